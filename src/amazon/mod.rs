@@ -1,1 +1,5 @@
-//! amazon
+//! Amazon Selling Partner API (SP-API).
+
+pub mod region;
+pub mod settlement;
+pub mod wire;
