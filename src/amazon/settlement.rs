@@ -293,6 +293,9 @@ pub struct ParsedSettlement {
     pub digest: String,
     /// The header names as the file wrote them.
     pub columns: Vec<String>,
+    /// Every non-blank line after the header (summary row included), cells trimmed: the report
+    /// as Amazon sent it, for the audit trail and custom mappers.
+    pub raw_rows: Vec<Vec<String>>,
 }
 
 /// Parses a settlement flat file and checks that its rows sum to `total-amount`.
@@ -563,10 +566,15 @@ pub fn parse_settlement_unchecked(
         rows,
     };
     let digest = digest(&settlement);
+    let raw_rows = body
+        .iter()
+        .map(|(_, cells)| cells.iter().map(|c| c.trim().to_string()).collect())
+        .collect();
     Ok(ParsedSettlement {
         settlement,
         digest,
         columns,
+        raw_rows,
     })
 }
 
