@@ -418,7 +418,7 @@ pub(crate) struct State {
     refresh_revoked: bool,
     grants: Vec<SimGrant>,
     buckets: HashMap<String, Bucket>,
-    faults: HashMap<String, VecDeque<Fault>>,
+    faults: HashMap<String, VecDeque<Option<Fault>>>,
     stats: HashMap<String, OpStats>,
     log: Vec<SimRequest>,
     orders: Vec<SimOrder>,
@@ -566,11 +566,24 @@ impl AmazonSim {
 
     // ---- faults --------------------------------------------------------------------------
 
-    /// Makes the next `n` requests of `operation` fail with `fault`.
+    /// Makes the next `n` requests of `operation` fail with `fault` (after any faults already
+    /// queued).
     pub fn inject(&self, operation: &str, fault: Fault, n: usize) {
+        self.inject_after(operation, 0, fault, n);
+    }
+
+    /// Lets `after` more requests of `operation` through, then fails the `n` after them with
+    /// `fault`.
+    pub fn inject_after(&self, operation: &str, after: usize, fault: Fault, n: usize) {
         let mut st = self.shared.lock();
         let q = st.faults.entry(operation.into()).or_default();
-        q.extend(std::iter::repeat_n(fault, n));
+        q.extend(std::iter::repeat_n(None, after));
+        q.extend(std::iter::repeat_n(Some(fault), n));
+    }
+
+    /// Drops every fault still queued for `operation`.
+    pub fn clear_faults(&self, operation: &str) {
+        self.shared.lock().faults.remove(operation);
     }
 
     /// Revokes the refresh token: the token endpoint answers `invalid_grant` from now on.

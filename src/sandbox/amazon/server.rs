@@ -271,7 +271,7 @@ async fn handle(
         }
         {
             let mut st = shared.lock();
-            match st.faults.get_mut(op).and_then(|q| q.pop_front()) {
+            match st.faults.get_mut(op).and_then(|q| q.pop_front()).flatten() {
                 Some(Fault::Throttle) => break 'answer throttled(),
                 Some(Fault::Status(s)) => {
                     break 'answer Answer::error(
