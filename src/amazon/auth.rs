@@ -216,6 +216,7 @@ pub fn lwa_auth(creds: &LwaCredentials, grant: Grant) -> Result<BearerAuth> {
 /// Fetches restricted data tokens through the kernel (authorised with the LWA token).
 pub struct RdtTokenSource {
     http: HttpClient,
+    classifier: AmazonClassifier,
     lwa: Arc<BearerAuth>,
     url: String,
     account: String,
@@ -235,6 +236,7 @@ impl RdtTokenSource {
     /// A source asking `base_url`'s Tokens API for `resources`.
     pub fn new(
         http: HttpClient,
+        classifier: AmazonClassifier,
         lwa: Arc<BearerAuth>,
         base_url: &str,
         account: String,
@@ -242,6 +244,7 @@ impl RdtTokenSource {
     ) -> Self {
         Self {
             http,
+            classifier,
             lwa,
             url: format!(
                 "{}/tokens/2021-03-01/restrictedDataToken",
@@ -292,7 +295,7 @@ impl TokenSource for RdtTokenSource {
             .call(CREATE_RDT, req)
             .bucket_account(self.account.clone())
             .auth(&*self.lwa)
-            .classifier(&AmazonClassifier)
+            .classifier(&self.classifier)
             // Creating a token has no side effect: safe to repeat.
             .idempotent(true)
             .send()

@@ -23,8 +23,29 @@ use crate::http::{
 };
 
 /// The SP-API classifier.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AmazonClassifier;
+#[derive(Debug, Clone, Copy)]
+pub struct AmazonClassifier {
+    /// The fraction of an advertised `x-amzn-RateLimit-Limit` the bucket is re-seeded with
+    /// (see [`AmazonConfig::rate_safety_factor`](super::AmazonConfig::rate_safety_factor)).
+    pub rate_safety_factor: f64,
+}
+
+impl Default for AmazonClassifier {
+    fn default() -> Self {
+        Self {
+            rate_safety_factor: 1.0,
+        }
+    }
+}
+
+impl AmazonClassifier {
+    /// A classifier re-seeding buckets at `factor` × the advertised rate.
+    pub fn with_rate_safety_factor(factor: f64) -> Self {
+        Self {
+            rate_safety_factor: factor,
+        }
+    }
+}
 
 /// The `errors` of an SP-API error body (empty when the body is not one).
 pub fn errors_of(body: &[u8]) -> Vec<ApiError> {
@@ -132,6 +153,7 @@ impl Classify for AmazonClassifier {
             .parse::<f64>()
             .ok()
             .filter(|r| r.is_finite() && *r > 0.0)
+            .map(|r| r * self.rate_safety_factor)
     }
 
     fn request_id(&self, headers: &HeaderMap) -> Option<String> {
@@ -162,7 +184,7 @@ mod tests {
     use super::*;
 
     fn c(status: u16, body: &str) -> Classification {
-        AmazonClassifier.classify(
+        AmazonClassifier::default().classify(
             StatusCode::from_u16(status).unwrap(),
             &HeaderMap::new(),
             body.as_bytes(),
@@ -236,9 +258,14 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-amzn-RateLimit-Limit", "0.0167".parse().unwrap());
         h.insert("x-amzn-RequestId", "abc-1".parse().unwrap());
-        assert_eq!(AmazonClassifier.rate_limit(&h), Some(0.0167));
-        assert_eq!(AmazonClassifier.request_id(&h).as_deref(), Some("abc-1"));
+        let c = AmazonClassifier::default();
+        assert_eq!(c.rate_limit(&h), Some(0.0167));
+        assert_eq!(c.request_id(&h).as_deref(), Some("abc-1"));
+        let half = AmazonClassifier::with_rate_safety_factor(0.5)
+            .rate_limit(&h)
+            .unwrap();
+        assert!((half - 0.00835).abs() < 1e-12);
         h.insert("x-amzn-RateLimit-Limit", "nope".parse().unwrap());
-        assert_eq!(AmazonClassifier.rate_limit(&h), None);
+        assert_eq!(c.rate_limit(&h), None);
     }
 }

@@ -260,6 +260,7 @@ enum Credential {
 pub struct SpApiClient {
     cfg: AmazonConfig,
     http: HttpClient,
+    classifier: AmazonClassifier,
     base: String,
     account: String,
     user_agent: http::HeaderValue,
@@ -303,10 +304,12 @@ impl SpApiClient {
             builder = builder.reqwest(c);
         }
         let http = builder.build()?;
+        let safety = cfg.rate_safety_factor;
+        let classifier = AmazonClassifier::with_rate_safety_factor(safety);
         for l in PUBLISHED_LIMITS {
             let q = match cfg.environment {
-                Environment::Production => Quota::new(l.rate, l.burst),
-                Environment::Sandbox => Quota::new(SANDBOX_LIMIT.0, SANDBOX_LIMIT.1),
+                Environment::Production => Quota::new(l.rate * safety, l.burst),
+                Environment::Sandbox => Quota::new(SANDBOX_LIMIT.0 * safety, SANDBOX_LIMIT.1),
             };
             http.limits().set_quota(l.operation, q);
         }
@@ -317,6 +320,7 @@ impl SpApiClient {
         let rdt = cfg.orders.restricted_data.then(|| {
             RdtAuth::new(RdtTokenSource::new(
                 http.clone(),
+                classifier,
                 lwa.clone(),
                 &base,
                 account.clone(),
@@ -328,6 +332,7 @@ impl SpApiClient {
         Ok(Self {
             cfg,
             http,
+            classifier,
             base,
             account,
             user_agent,
@@ -419,7 +424,7 @@ impl SpApiClient {
             .call(op, request)
             .bucket_account(self.account.clone())
             .auth(auth)
-            .classifier(&AmazonClassifier)
+            .classifier(&self.classifier)
             .idempotent(idempotent);
         if let Some(r) = record {
             call = call.record(r);

@@ -141,6 +141,11 @@ pub struct AmazonConfig {
     pub retry: RetryPolicy,
     /// Runs rate limits this many times faster (simulators only; 1.0 in production).
     pub time_scale: f64,
+    /// The fraction of Amazon's published (or advertised, `x-amzn-RateLimit-Limit`) rate the
+    /// client's buckets run at (default 0.97). The small margin absorbs the difference between
+    /// this host's clock and Amazon's so that steady state never meets a 429; bursts are not
+    /// reduced.
+    pub rate_safety_factor: f64,
     /// Orders.
     pub orders: OrdersSettings,
     /// Settlements.
@@ -172,6 +177,7 @@ impl AmazonConfig {
             retry: RetryPolicy::with_attempts(8)
                 .delays(Duration::from_secs(1), Duration::from_secs(60)),
             time_scale: 1.0,
+            rate_safety_factor: 0.97,
             orders: OrdersSettings::default(),
             settlements: SettlementSettings::default(),
             finances: FinancesSettings::default(),
@@ -244,6 +250,12 @@ impl AmazonConfig {
             return Err(Error::config(
                 "amazon.settlements.initial_lookback",
                 "Amazon keeps reports 90 days and refuses an older createdSince; use at most 89 days",
+            ));
+        }
+        if !(self.rate_safety_factor > 0.0 && self.rate_safety_factor <= 1.0) {
+            return Err(Error::config(
+                "amazon.rate_safety_factor",
+                "must be in (0, 1]; 0.97 runs 3% under Amazon's rate",
             ));
         }
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {

@@ -30,7 +30,8 @@ use super::records::{
     transaction_record,
 };
 use super::settlement::{
-    ParsedSettlement, SETTLEMENT_REPORT_TYPE, decode_document, parse_settlement,
+    ParsedSettlement, SETTLEMENT_REPORT_TYPE, decode_document, parse_settlement_unchecked,
+    reconcile,
 };
 use super::wire;
 use crate::core::{Cursor, Page, SourceSystem};
@@ -560,7 +561,7 @@ async fn list_settlement_reports(
 }
 
 /// Mints the document URL, downloads (once more with a fresh URL if S3 says it expired),
-/// decodes and parses one settlement report. Nothing touches the disk.
+/// decodes and parses one settlement report (not yet reconciled). Nothing touches the disk.
 pub(crate) async fn fetch_settlement(
     client: &SpApiClient,
     report: &wire::Report,
@@ -595,7 +596,12 @@ pub(crate) async fn fetch_settlement(
         marketplace.as_deref(),
     )?;
     drop(bytes);
-    parse_settlement(&text, marketplace.as_deref()).map_err(|e| match e {
+    parse_settlement_unchecked(&text, marketplace.as_deref()).map_err(|e| with_report(e, report))
+}
+
+/// Names the report in a settlement's data error.
+fn with_report(e: Error, report: &wire::Report) -> Error {
+    match e {
         Error::Data {
             record,
             message,
@@ -606,7 +612,13 @@ pub(crate) async fn fetch_settlement(
             fix,
         },
         other => other,
-    })
+    }
+}
+
+/// Checks that the rows sum to the total.
+fn reconciled(parsed: ParsedSettlement, report: &wire::Report) -> Result<ParsedSettlement> {
+    reconcile(&parsed.settlement).map_err(|e| with_report(e, report))?;
+    Ok(parsed)
 }
 
 async fn settlement_page(
@@ -628,6 +640,7 @@ async fn settlement_page(
             cursor: c,
         });
     }
+    let parsed = reconciled(parsed, report)?;
     match seen.get(&id) {
         Some(d) if *d == parsed.digest => {
             // The same settlement published as another report (overlapping windows).
@@ -813,6 +826,7 @@ impl SourceSystem for AmazonSource {
                 for r in &reports {
                     let parsed = fetch_settlement(&self.client, r).await?;
                     if parsed.settlement.settlement_id == source_id {
+                        let parsed = reconciled(parsed, r)?;
                         return Ok(Some(settlement_record(&parsed, r)));
                     }
                 }

@@ -61,6 +61,9 @@ pub struct AmazonSimConfig {
     pub transactions_page_size: usize,
     /// Page size of `getReports` when the request does not say (Amazon: 10).
     pub reports_page_size: usize,
+    /// The largest `getReports` page served whatever the request asks (Amazon: 100); lower it to
+    /// exercise `nextToken` paging.
+    pub reports_page_cap: usize,
     /// The marketplaces the seller participates in (`getMarketplaceParticipations`).
     pub marketplace_ids: Vec<String>,
 }
@@ -79,6 +82,7 @@ impl Default for AmazonSimConfig {
             inventory_page_size: 50,
             transactions_page_size: 100,
             reports_page_size: 10,
+            reports_page_cap: 100,
             marketplace_ids: vec!["ATVPDKIKX0DER".into()],
         }
     }
@@ -319,6 +323,8 @@ pub enum Fault {
     Throttle,
     /// Answer this HTTP status with an `InternalFailure` body.
     Status(u16),
+    /// Hold the request this long before handling it normally (a slow network or server).
+    Latency(Duration),
 }
 
 /// Counters of one operation.
@@ -436,6 +442,8 @@ pub(crate) struct Shared {
     cfg: AmazonSimConfig,
     state: Mutex<State>,
     base_url: String,
+    /// Buckets exist (full) from this instant on, as Amazon's exist before a client connects.
+    started: Instant,
 }
 
 impl Shared {
@@ -483,6 +491,7 @@ impl AmazonSim {
             cfg,
             state: Mutex::new(State::default()),
             base_url: format!("http://{addr}"),
+            started: Instant::now(),
         });
         let app = server::router(shared.clone());
         let task = tokio::spawn(async move {

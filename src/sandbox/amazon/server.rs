@@ -198,6 +198,20 @@ async fn handle(
 
     let scale = shared.cfg.time_scale;
     let rate = limit_of(&shared.cfg, op);
+    // The next injected fault of this operation; latency is served before anything else.
+    let fault = shared
+        .lock()
+        .faults
+        .get_mut(op)
+        .and_then(|q| q.pop_front())
+        .flatten();
+    let now = match fault {
+        Some(Fault::Latency(d)) => {
+            tokio::time::sleep(d).await;
+            Instant::now()
+        }
+        _ => now,
+    };
     // 1. User-Agent, 2. auth, 3. injected faults, 4. usage plan, 5. the operation.
     let mut used_rdt = false;
     let answer = 'answer: {
@@ -271,7 +285,7 @@ async fn handle(
         }
         {
             let mut st = shared.lock();
-            match st.faults.get_mut(op).and_then(|q| q.pop_front()).flatten() {
+            match fault {
                 Some(Fault::Throttle) => break 'answer throttled(),
                 Some(Fault::Status(s)) => {
                     break 'answer Answer::error(
@@ -281,13 +295,13 @@ async fn handle(
                         "",
                     );
                 }
-                None => {}
+                Some(Fault::Latency(_)) | None => {}
             }
             if let Some((r, b)) = rate {
                 let bucket = st
                     .buckets
                     .entry(op.to_string())
-                    .or_insert_with(|| Bucket::new(r, b, now));
+                    .or_insert_with(|| Bucket::new(r, b, shared.started));
                 if !bucket.take(now, scale) {
                     st.stats.entry(op.into()).or_default().throttled_by_bucket += 1;
                     break 'answer throttled();
@@ -998,7 +1012,7 @@ fn get_reports(shared: &Shared, req: &Req<'_>, now: Instant) -> Answer {
         return Answer::invalid("createdSince cannot be more than 90 days in the past");
     }
     let size = match page_size(&q, "pageSize", shared.cfg.reports_page_size) {
-        Ok(n) => n,
+        Ok(n) => n.min(shared.cfg.reports_page_cap.max(1)),
         Err(a) => return a,
     };
     let mut all: Vec<&super::SimReport> = st
