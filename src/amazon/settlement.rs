@@ -152,6 +152,19 @@ fn parse_amount(
     style: Option<DecimalStyle>,
     zero_decimals: bool,
 ) -> std::result::Result<Decimal, String> {
+    // The common case: `-12.34` in a dot-decimal file.
+    let trimmed = cell.trim();
+    if style != Some(DecimalStyle::Comma)
+        && !trimmed.is_empty()
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        && trimmed.matches('.').count() <= 1
+        && (style == Some(DecimalStyle::Dot) || !trimmed.contains('.'))
+        && let Ok(d) = trimmed.parse::<Decimal>()
+    {
+        return Ok(d);
+    }
     let t: String = cell
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
@@ -448,12 +461,21 @@ pub fn parse_settlement_unchecked(
             )
         })
     };
+    // Files repeat a few timestamps over thousands of rows: parse each distinct text once.
+    let date_cache: std::cell::RefCell<HashMap<String, DateTime<Utc>>> = Default::default();
     let date = |cells: &[&str], line: usize, column: &str| -> Result<Option<DateTime<Utc>>> {
         let v = cols.get(cells, column);
         if v.is_empty() {
             return Ok(None);
         }
-        parse_report_datetime(v).map(Some).ok_or_else(|| {
+        if let Some(d) = date_cache.borrow().get(v) {
+            return Ok(Some(*d));
+        }
+        let parsed = parse_report_datetime(v);
+        if let Some(d) = parsed {
+            date_cache.borrow_mut().insert(v.to_string(), d);
+        }
+        parsed.map(Some).ok_or_else(|| {
             Error::data(
                 &record,
                 format!("line {line}, column {column}: `{v}` is not a date this parser knows"),

@@ -191,7 +191,12 @@ impl SimOrder {
             created: at,
             last_updated: at,
             status: SimOrderStatus::Unshipped,
-            fulfilled_by: if n % 3 == 0 { "AMAZON" } else { "MERCHANT" }.into(),
+            fulfilled_by: if n.is_multiple_of(3) {
+                "AMAZON"
+            } else {
+                "MERCHANT"
+            }
+            .into(),
             buyer_name: format!("Buyer {n}"),
             address_line: format!("{n} Main Street"),
             city: "Seattle".into(),
