@@ -897,3 +897,44 @@ async fn every_call_carries_a_user_agent_and_the_seller_marketplace() {
     assert_eq!(src.streams().len(), 4);
     assert_eq!(src.name(), "amazon");
 }
+
+#[tokio::test]
+async fn the_simulators_demo_settlements_read_as_two_settlements_with_equal_amounts() {
+    let sim = AmazonSim::start(sim_config(1000.0)).await.unwrap();
+    let ids = sim.add_demo_settlements();
+    let src = source(config_for(&sim));
+    let (pages, err) = drain(&src, "settlements", None).await;
+    assert!(err.is_none(), "{err:?}");
+    let recs: Vec<_> = pages.iter().flat_map(|p| &p.records).collect();
+    assert_eq!(recs.len(), 2, "the duplicate report collapsed");
+    let settlements: Vec<_> = recs
+        .iter()
+        .map(|r| match &r.body {
+            RecordBody::Settlement(s) => s,
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(settlements[0].settlement_id, ids[0]);
+    assert_eq!(settlements[1].settlement_id, ids[1]);
+    assert_eq!(settlements[1].total.currency.as_str(), "EUR");
+    assert_eq!(settlements[0].total.amount, settlements[1].total.amount);
+    for (a, b) in settlements[0].rows.iter().zip(&settlements[1].rows) {
+        assert_eq!(a.amount, b.amount);
+    }
+}
+
+#[tokio::test]
+async fn an_advertised_rate_re_seeds_the_bucket() {
+    let mut sc = sim_config(1000.0);
+    // This seller's plan is twice the published one.
+    sc.limits.insert("searchOrders".into(), (0.0112, 20));
+    let sim = AmazonSim::start(sc).await.unwrap();
+    sim.upsert_orders(backlog(3, 1));
+    let src = source(config_for(&sim));
+    let key = BucketKey::new(src.client().bucket_account(), "searchOrders");
+    let (_, err) = drain(&src, "orders", None).await;
+    assert!(err.is_none(), "{err:?}");
+    let (quota, _) = src.client().http().limits().current(&key).unwrap();
+    assert!((quota.rate - 0.0112 * 0.97).abs() < 1e-12, "{quota:?}");
+    assert_eq!(quota.burst, 20);
+}

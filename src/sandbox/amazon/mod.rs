@@ -252,6 +252,149 @@ pub struct SimReport {
     pub content_type: Option<String>,
 }
 
+/// One detail row of a generated settlement file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimSettlementRow {
+    /// `transaction-type`.
+    pub transaction_type: &'static str,
+    /// `order-id`.
+    pub order_id: &'static str,
+    /// `amount-type`.
+    pub amount_type: &'static str,
+    /// `amount-description`.
+    pub amount_description: &'static str,
+    /// `amount`.
+    pub amount: Decimal,
+    /// `sku`.
+    pub sku: &'static str,
+}
+
+/// Writes a `GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2` file (24 columns, summary row first)
+/// whose total is the sum of `rows`; `decimal_comma` writes amounts the EU way (`95,00`).
+pub fn settlement_file(
+    settlement_id: &str,
+    currency: &str,
+    marketplace_name: &str,
+    start: DateTime<Utc>,
+    rows: &[SimSettlementRow],
+    decimal_comma: bool,
+) -> String {
+    const HEADER: &str = "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\tadjustment-id\tshipment-id\tmarketplace-name\tamount-type\tamount-description\tamount\tfulfillment-id\tposted-date\tposted-date-time\torder-item-code\tmerchant-order-item-id\tmerchant-adjustment-item-id\tsku\tquantity-purchased\tpromotion-id";
+    let fmt_amount = |d: Decimal| {
+        let t = format!("{:.2}", d);
+        if decimal_comma {
+            t.replace('.', ",")
+        } else {
+            t
+        }
+    };
+    let ts = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let end = start + chrono::Duration::days(14);
+    let total: Decimal = rows.iter().map(|r| r.amount).sum();
+    let mut out = format!(
+        "{HEADER}\n{settlement_id}\t{}\t{}\t{}\t{}\t{currency}{}\n",
+        ts(start),
+        ts(end),
+        ts(end + chrono::Duration::days(2)),
+        fmt_amount(total),
+        "\t".repeat(18)
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let posted = start + chrono::Duration::hours(i as i64 + 1);
+        out.push_str(&format!(
+            "{settlement_id}\t\t\t\t\t{currency}\t{}\t{}\t\t\t\t{marketplace_name}\t{}\t{}\t{}\tAFN\t{}\t{}\t\t\t\t{}\t{}\t\n",
+            r.transaction_type,
+            r.order_id,
+            r.amount_type,
+            r.amount_description,
+            fmt_amount(r.amount),
+            posted.format("%m/%d/%y"),
+            ts(posted),
+            r.sku,
+            if r.sku.is_empty() { "" } else { "1" },
+        ));
+    }
+    out
+}
+
+/// A small, realistic set of rows (an order with fees, a refund, a storage fee, reserves).
+pub fn demo_settlement_rows() -> Vec<SimSettlementRow> {
+    let row = |t, o, at, ad, cents: i64, sku| SimSettlementRow {
+        transaction_type: t,
+        order_id: o,
+        amount_type: at,
+        amount_description: ad,
+        amount: Decimal::new(cents, 2),
+        sku,
+    };
+    vec![
+        row(
+            "Order",
+            "114-8829371-4410258",
+            "ItemPrice",
+            "Principal",
+            12999,
+            "NX-HD-1200",
+        ),
+        row(
+            "Order",
+            "114-8829371-4410258",
+            "ItemPrice",
+            "Tax",
+            1040,
+            "NX-HD-1200",
+        ),
+        row(
+            "Order",
+            "114-8829371-4410258",
+            "ItemFees",
+            "Commission",
+            -1950,
+            "NX-HD-1200",
+        ),
+        row(
+            "Order",
+            "114-8829371-4410258",
+            "ItemFees",
+            "FBAPerUnitFulfillmentFee",
+            -475,
+            "NX-HD-1200",
+        ),
+        row(
+            "Refund",
+            "112-5561209-7742044",
+            "ItemPrice",
+            "Principal",
+            -4550,
+            "NX-AC-0071",
+        ),
+        row(
+            "ServiceFee",
+            "",
+            "other-transaction",
+            "Storage Fee",
+            -6428,
+            "",
+        ),
+        row(
+            "Transfer",
+            "",
+            "other-transaction",
+            "Previous Reserve Amount Balance",
+            82044,
+            "",
+        ),
+        row(
+            "Transfer",
+            "",
+            "other-transaction",
+            "Current Reserve Amount",
+            -42000,
+            "",
+        ),
+    ]
+}
+
 impl SimReport {
     /// A settlement report whose document is `text` encoded with `encoding` and gzipped.
     pub fn settlement(
@@ -561,6 +704,57 @@ impl AmazonSim {
     /// Adds a report with its document.
     pub fn add_report(&self, report: SimReport) {
         self.shared.lock().reports.push(report);
+    }
+
+    /// Adds three settlement reports for demos: a US settlement (USD, no charset on the
+    /// download), the same settlement published again as an overlapping duplicate report, and a
+    /// German settlement with decimal commas (EUR, windows-1252). Returns their settlement ids.
+    pub fn add_demo_settlements(&self) -> [String; 2] {
+        let now = Utc::now();
+        let start = now - chrono::Duration::days(30);
+        let rows = demo_settlement_rows();
+        let us = settlement_file("30000000001", "USD", "Amazon.com", start, &rows, false);
+        let de = settlement_file(
+            "30000000002",
+            "EUR",
+            "Amazon.de",
+            start + chrono::Duration::days(14),
+            &rows,
+            true,
+        );
+        let w1252 = encoding_rs::WINDOWS_1252;
+        let mp = self
+            .shared
+            .cfg
+            .marketplace_ids
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "ATVPDKIKX0DER".into());
+        self.add_report(SimReport::settlement(
+            "DEMO-US-1",
+            now - chrono::Duration::days(14),
+            &mp,
+            &us,
+            w1252,
+            None,
+        ));
+        self.add_report(SimReport::settlement(
+            "DEMO-US-1-DUP",
+            now - chrono::Duration::days(13),
+            &mp,
+            &us,
+            w1252,
+            None,
+        ));
+        self.add_report(SimReport::settlement(
+            "DEMO-DE-1",
+            now - chrono::Duration::days(1),
+            "A1PA6795UKMFR9",
+            &de,
+            w1252,
+            Some("text/plain;charset=Cp1252"),
+        ));
+        ["30000000001".into(), "30000000002".into()]
     }
 
     /// Adds Finances transactions (JSON as Amazon sends them).
