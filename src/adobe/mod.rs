@@ -1,1 +1,2 @@
-//! adobe
+//! Adobe Commerce (Magento 2) source.
+pub mod oauth1;
