@@ -222,6 +222,10 @@ pub struct SearchCriteria {
     pub page_size: u32,
     /// `currentPage` (1-based).
     pub current_page: u32,
+    /// Optional `fields` projection (`items[entity_id,increment_id],total_count`). Without
+    /// `total_count` in it the server omits the count (paging then continues while pages are
+    /// full, guarded against repeated pages).
+    pub fields: Option<String>,
 }
 
 impl SearchCriteria {
@@ -232,7 +236,15 @@ impl SearchCriteria {
             sort_orders: Vec::new(),
             page_size,
             current_page: 1,
+            fields: None,
         }
+    }
+
+    /// Sets the `fields` projection.
+    #[must_use]
+    pub fn fields(mut self, projection: impl Into<String>) -> Self {
+        self.fields = Some(projection.into());
+        self
     }
 
     /// Adds a group with one filter (AND-ed with the other groups).
@@ -364,6 +376,9 @@ impl SearchCriteria {
             "searchCriteria[currentPage]".to_string(),
             self.current_page.to_string(),
         ));
+        if let Some(f) = &self.fields {
+            out.push(("fields".to_string(), f.clone()));
+        }
         out
     }
 

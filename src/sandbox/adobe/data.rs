@@ -225,6 +225,15 @@ impl Db {
                 price,
             });
         }
+        // A SKU with a space, `+`, `~` and a non-ASCII letter (signing and search must cope).
+        product(
+            self,
+            "SIM-SPECIAL A+B~Ü",
+            "Spécial ~ plus+",
+            "simple",
+            999,
+            json!({"website_ids": [1]}),
+        );
         for c in 1..=8 {
             let name = format!("Configurable hoodie {c}");
             let price = 3000 + self.rng.i64(0..40) * 100;

@@ -978,10 +978,11 @@ fn search(s: &SimState, rows: &[Value], query: &str, store: Option<&str>) -> (u1
                     .collect(),
                 None => found.items,
             };
-            (
-                200,
-                json!({"items": items, "search_criteria": query::echo(&c), "total_count": found.total}),
-            )
+            let body = json!({"items": items, "search_criteria": query::echo(&c), "total_count": found.total});
+            match &c.fields {
+                Some(f) => (200, query::project(&body, f)),
+                None => (200, body),
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Criteria {
     pub current_page: Option<u64>,
     /// Whether any `searchCriteria` parameter was present.
     pub present: bool,
+    /// The `fields` projection, if any.
+    pub fields: Option<String>,
 }
 
 /// PHP `urldecode`: `+` is a space, `%XX` decoded.
@@ -77,6 +79,10 @@ pub(crate) fn parse(raw_query: &str) -> Criteria {
         let key = urldecode(k);
         let value = urldecode(v);
         let path: Vec<String> = key_path(&key).iter().map(|s| camel(s)).collect();
+        if key == "fields" {
+            c.fields = Some(value);
+            continue;
+        }
         if path.first().map(String::as_str) != Some("searchCriteria") {
             continue;
         }
@@ -293,6 +299,50 @@ pub(crate) fn run(
         }
     };
     Ok(Found { items, total })
+}
+
+/// Splits a projection list on top-level commas: `a,b[c,d],e` → `a`, `b[c,d]`, `e`.
+fn split_top(spec: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, ch) in spec.char_indices() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&spec[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&spec[start..]);
+    out.into_iter().map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// Applies a `fields` projection (`items[entity_id,increment_id],total_count`) to `v`: only the
+/// listed keys are kept; `name[...]` projects the nested object (or each element of an array).
+pub(crate) fn project(v: &Value, spec: &str) -> Value {
+    match v {
+        Value::Array(a) => Value::Array(a.iter().map(|x| project(x, spec)).collect()),
+        Value::Object(o) => {
+            let mut out = serde_json::Map::new();
+            for part in split_top(spec) {
+                let (name, inner) = match part.find('[') {
+                    Some(i) if part.ends_with(']') => (&part[..i], Some(&part[i + 1..part.len() - 1])),
+                    _ => (part, None),
+                };
+                if let Some(x) = o.get(name) {
+                    out.insert(
+                        name.to_string(),
+                        inner.map(|s| project(x, s)).unwrap_or_else(|| x.clone()),
+                    );
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
 }
 
 /// The `search_criteria` echo (page size only when it was sent, as since 2.4.4).
