@@ -196,11 +196,17 @@ pub fn stream_for_event(name: &str) -> Option<&'static str> {
         Some("invoices")
     } else if n.contains("company") {
         Some("companies")
+    } else if ["cart", "quote", "checkout", "wishlist"]
+        .iter()
+        .any(|x| n.contains(x))
+    {
+        // Shopper-session events: nothing the connector replicates.
+        None
     } else if n.contains("order") {
         Some("orders")
     } else if n.contains("customer") {
         Some("customers")
-    } else if n.contains("product") {
+    } else if n.contains("catalog_product") || n.contains("product_save") {
         Some("products")
     } else {
         None
@@ -399,6 +405,10 @@ mod tests {
             Some("companies")
         );
         assert_eq!(stream_for_event("observer.checkout_cart_add"), None);
+        assert_eq!(
+            stream_for_event("observer.checkout_cart_add_product_complete"),
+            None
+        );
     }
 
     #[test]
