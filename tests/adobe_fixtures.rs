@@ -25,24 +25,24 @@ fn dec(s: &str) -> Decimal {
 
 /// Every JSON sample of the shared fixture folder (../shared/fixtures/adobe), copied here.
 const SAMPLES: [&str; 18] = [
-        "columns-admin-2.4.8.json",
-        "company-get-v1-company-2.json",
-        "company-search-v1-company.json",
-        "customers-search.json",
-        "error-400-invalid-product-data.json",
-        "error-400-signature-method-not-supported.json",
-        "error-401-consumer-not-authorized.json",
-        "error-429-too-many-requests.json",
-        "event-shape-observer.sales_order_creditmemo_save_after.json",
-        "ims-token-response.json",
-        "invoice-get-inventory-tutorial.json",
-        "invoice-get-v1-invoices-3.json",
-        "io-event-envelope-catalog_product_save_commit_after.json",
-        "openapi-admin-2.4.8-subset.json",
-        "order-get-v1-orders-3.json",
-        "orders-search-fields-filtered.json",
-        "webhook-response-exception.json",
-        "webhook-response-success.json",
+    "columns-admin-2.4.8.json",
+    "company-get-v1-company-2.json",
+    "company-search-v1-company.json",
+    "customers-search.json",
+    "error-400-invalid-product-data.json",
+    "error-400-signature-method-not-supported.json",
+    "error-401-consumer-not-authorized.json",
+    "error-429-too-many-requests.json",
+    "event-shape-observer.sales_order_creditmemo_save_after.json",
+    "ims-token-response.json",
+    "invoice-get-inventory-tutorial.json",
+    "invoice-get-v1-invoices-3.json",
+    "io-event-envelope-catalog_product_save_commit_after.json",
+    "openapi-admin-2.4.8-subset.json",
+    "order-get-v1-orders-3.json",
+    "orders-search-fields-filtered.json",
+    "webhook-response-exception.json",
+    "webhook-response-success.json",
 ];
 
 #[test]
@@ -113,11 +113,17 @@ fn order_sample_maps_to_lines_that_reconcile_with_the_subtotal() {
     assert_eq!(o.totals.grand_total, dec("165"));
     assert_eq!(o.totals.shipping, dec("5"));
     assert_eq!(o.totals.currency.as_str(), "USD");
-    assert!(o.base_totals.is_none(), "base and order currency are both USD");
+    assert!(
+        o.base_totals.is_none(),
+        "base and order currency are both USD"
+    );
     assert_eq!(o.party.customer_id.as_deref(), Some("3"));
     assert!(!o.party.is_guest);
     assert_eq!(o.party.name.as_deref(), Some("Jane Doe"));
-    let ship = o.shipping_address.as_ref().expect("from shipping_assignments");
+    let ship = o
+        .shipping_address
+        .as_ref()
+        .expect("from shipping_assignments");
     assert_eq!(ship.city.as_deref(), Some("Purchase"));
     assert_eq!(ship.region.as_deref(), Some("NY"));
     assert_eq!(ship.street, vec!["123 Oak Ave".to_string()]);
@@ -146,7 +152,11 @@ fn order_sample_maps_to_lines_that_reconcile_with_the_subtotal() {
 fn invoice_sample_counts_each_unit_once_with_and_without_its_order() {
     let order: WireOrder = serde_json::from_str(&read("order-get-v1-orders-3.json")).unwrap();
     let w: WireSalesDoc = serde_json::from_str(&read("invoice-get-v1-invoices-3.json")).unwrap();
-    assert_eq!(w.items.len(), 9, "invoice rows include parents and children (total_qty 9)");
+    assert_eq!(
+        w.items.len(),
+        9,
+        "invoice rows include parents and children (total_qty 9)"
+    );
     let opts = ConvertOptions::default();
     let ctx = OrderContext::from_order(&order, &opts);
     let with = convert::invoice(&w, Some(&ctx), &opts).unwrap();
@@ -169,7 +179,11 @@ fn invoice_sample_counts_each_unit_once_with_and_without_its_order() {
         serde_json::from_str(&read("invoice-get-inventory-tutorial.json")).unwrap();
     let inv2 = convert::invoice(&w2, None, &opts).unwrap();
     convert::reconcile("adobe/invoices/3", &inv2.lines, &inv2.totals).unwrap();
-    assert_eq!(inv2.totals.discount, dec("404.4"), "discounts become positive");
+    assert_eq!(
+        inv2.totals.discount,
+        dec("404.4"),
+        "discounts become positive"
+    );
     assert_eq!(inv2.totals.grand_total, dec("1917.6"));
 }
 
@@ -189,7 +203,9 @@ fn customers_companies_and_lists_parse() {
     let companies: Vec<_> = res
         .items
         .iter()
-        .map(|v| convert::company(&serde_json::from_value::<WireCompany>(v.clone()).unwrap()).unwrap())
+        .map(|v| {
+            convert::company(&serde_json::from_value::<WireCompany>(v.clone()).unwrap()).unwrap()
+        })
         .collect();
     assert!(!companies.is_empty());
     assert_eq!(companies[0].status.as_deref(), Some("active"));
@@ -231,9 +247,10 @@ fn error_bodies_render_with_their_parameters() {
 
 #[test]
 fn event_and_webhook_samples_parse() {
-    let env: Value =
-        serde_json::from_str(&read("io-event-envelope-catalog_product_save_commit_after.json"))
-            .unwrap();
+    let env: Value = serde_json::from_str(&read(
+        "io-event-envelope-catalog_product_save_commit_after.json",
+    ))
+    .unwrap();
     assert_eq!(
         ml_connector::adobe::webhook::stream_for_event(env["type"].as_str().unwrap()),
         Some("products")

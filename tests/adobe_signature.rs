@@ -44,17 +44,17 @@ fn reference_vector_signs_as_published() {
 }
 
 fn paas(sim: &AdobeSim) -> ml_connector::adobe::AdobeConfigBuilder {
-    sim.paas_config("default")
-        .settle_lag(Duration::ZERO)
-        .retry(ml_connector::http::RetryPolicy::with_attempts(2).delays(
-            Duration::from_millis(5),
-            Duration::from_millis(10),
-        ))
+    sim.paas_config("default").settle_lag(Duration::ZERO).retry(
+        ml_connector::http::RetryPolicy::with_attempts(2)
+            .delays(Duration::from_millis(5), Duration::from_millis(10)),
+    )
 }
 
 #[tokio::test]
 async fn sha256_is_accepted_and_sha1_refused_from_2_4_4() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(30)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(30))
+        .await
+        .unwrap();
     let ok = AdobeSource::new(paas(&sim).build().unwrap()).unwrap();
     assert!(ok.fetch("customers", "1").await.unwrap().is_some());
     assert!(
@@ -72,13 +72,25 @@ async fn sha256_is_accepted_and_sha1_refused_from_2_4_4() {
     .unwrap();
     let e = sha1.fetch("customers", "1").await.unwrap_err();
     assert!(
-        matches!(e, Error::Auth { permanent: true, .. }),
+        matches!(
+            e,
+            Error::Auth {
+                permanent: true,
+                ..
+            }
+        ),
         "{e:?}"
     );
     let text = e.to_string();
-    assert!(text.contains("Signature method HMAC-SHA1 is not supported"), "{text}");
+    assert!(
+        text.contains("Signature method HMAC-SHA1 is not supported"),
+        "{text}"
+    );
     assert!(text.contains("HTTP 400"), "{text}");
-    assert!(text.contains("HMAC-SHA256"), "the message names the fix: {text}");
+    assert!(
+        text.contains("HMAC-SHA256"),
+        "the message names the fix: {text}"
+    );
 
     // The same client works against a store before 2.4.4.
     sim.set_accept_sha1(true);
@@ -91,7 +103,9 @@ async fn sha256_is_accepted_and_sha1_refused_from_2_4_4() {
 
 #[tokio::test]
 async fn a_wrong_secret_is_rejected_by_the_simulator_and_not_retried() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(10)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(10))
+        .await
+        .unwrap();
     let good = sim.oauth1_credentials();
     for bad in [
         OAuth1Credentials {
@@ -114,14 +128,19 @@ async fn a_wrong_secret_is_rejected_by_the_simulator_and_not_retried() {
         assert_eq!(e.kind(), ErrorKind::Permanent, "{e}");
         assert_eq!(e.status(), Some(401));
         assert!(e.to_string().contains("The signature is invalid"), "{e}");
-        assert!(!e.to_string().contains("not-the"), "no secret in errors: {e}");
+        assert!(
+            !e.to_string().contains("not-the"),
+            "no secret in errors: {e}"
+        );
         assert_eq!(sim.requests().len(), 1, "a bad signature is not retried");
     }
 }
 
 #[tokio::test]
 async fn special_characters_in_query_values_and_skus_sign_correctly() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(300)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(300))
+        .await
+        .unwrap();
     let client = AdobeClient::new(paas(&sim).build().unwrap()).unwrap();
     let values = [
         "a b",
@@ -169,14 +188,12 @@ async fn special_characters_in_query_values_and_skus_sign_correctly() {
 
 #[tokio::test]
 async fn replayed_nonces_and_future_timestamps_are_refused() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(10)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(10))
+        .await
+        .unwrap();
     let signer = OAuth1Signer::new(sim.oauth1_credentials(), SignatureMethod::HmacSha256);
     let http = reqwest::Client::new();
-    let url = Url::parse(&format!(
-        "{}/rest/default/V1/customers/1",
-        sim.base_url()
-    ))
-    .unwrap();
+    let url = Url::parse(&format!("{}/rest/default/V1/customers/1", sim.base_url())).unwrap();
     let send = |nonce: OAuthNonce| {
         let header = signer.authorization_header("GET", &url, &nonce);
         let req = http.get(url.clone()).header("authorization", header);

@@ -101,7 +101,11 @@ async fn five_thousand_orders_sync_while_the_store_changes_and_resume_after_rest
     }
 
     let twice: Vec<_> = acked.seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered twice: {:?}", &twice[..twice.len().min(5)]);
+    assert!(
+        twice.is_empty(),
+        "delivered twice: {:?}",
+        &twice[..twice.len().min(5)]
+    );
     let versions = sim.order_versions();
     assert_eq!(versions.len(), 5_000);
     let ids: HashSet<&String> = acked.seen.keys().map(|(id, _)| id).collect();
@@ -121,7 +125,11 @@ async fn five_thousand_orders_sync_while_the_store_changes_and_resume_after_rest
         .try_collect()
         .await
         .unwrap();
-    assert!(rest.is_empty(), "{} pages after the store settled", rest.len());
+    assert!(
+        rest.is_empty(),
+        "{} pages after the store settled",
+        rest.len()
+    );
     eprintln!(
         "5,000-order sync: {} deliveries ({} extra versions) in {:?}",
         acked.seen.len(),
@@ -174,8 +182,15 @@ async fn pre_2_4_quirk_mode_terminates_with_the_right_count() {
         .collect();
     assert_eq!(ids.len(), 900);
     assert_eq!(pages.iter().map(|p| p.items.len()).sum::<usize>(), 900);
-    assert_eq!(sim.requests().len(), 4, "the 4th page repeated the 3rd and stopped paging");
-    assert!(pages[0].items[0].get("store_id").is_none(), "projection applied");
+    assert_eq!(
+        sim.requests().len(),
+        4,
+        "the 4th page repeated the 3rd and stopped paging"
+    );
+    assert!(
+        pages[0].items[0].get("store_id").is_none(),
+        "projection applied"
+    );
 
     // The incremental loop never pages by offset, so the quirk cannot loop it either.
     let src = AdobeSource::new(
@@ -197,7 +212,9 @@ async fn pre_2_4_quirk_mode_terminates_with_the_right_count() {
 
 #[tokio::test]
 async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(400)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(400))
+        .await
+        .unwrap();
     let src = AdobeSource::new(
         sim.paas_config("default")
             .page_size(100)
@@ -218,26 +235,39 @@ async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
     for stream in src.streams() {
         let pages: Vec<_> = src.changes(&stream, None).try_collect().await.unwrap();
         for r in pages.iter().flat_map(|p| &p.records) {
-            assert_eq!(r.raw[if stream == "customers" || stream == "companies" || stream == "products" { "id" } else { "entity_id" }].is_null(), false);
+            let id_field = if matches!(stream.as_str(), "customers" | "companies" | "products") {
+                "id"
+            } else {
+                "entity_id"
+            };
+            assert!(!r.raw[id_field].is_null(), "raw JSON kept as received");
             match &r.body {
                 RecordBody::Order(o) => {
                     convert::reconcile(&r.key.to_string(), &o.lines, &o.totals).unwrap();
                     if let Some(b) = &o.base_totals {
                         base_currency_orders += 1;
-                        convert::reconcile(&r.key.to_string(), &[], &ml_connector::model::Totals { subtotal: Default::default(), ..b.clone() }).unwrap();
+                        // Base-currency totals are self-consistent and not mixed with order
+                        // currency amounts.
+                        assert_eq!(b.grand_total, b.subtotal - b.discount + b.tax + b.shipping);
+                        assert_ne!(b.subtotal, o.totals.subtotal);
                         assert_eq!(b.currency.as_str(), "USD");
                         assert_eq!(o.totals.currency.as_str(), "EUR");
                     }
                     guests += usize::from(o.party.is_guest);
                     b2b += usize::from(o.party.company.is_some());
                     edits += usize::from(o.replaces.is_some());
-                    assert_eq!(r.key.source_id, format!("{}:{}", r.raw["store_id"], o.number));
+                    assert_eq!(
+                        r.key.source_id,
+                        format!("{}:{}", r.raw["store_id"], o.number)
+                    );
                     assert_eq!(r.version, r.raw["updated_at"].as_str().unwrap());
                 }
                 RecordBody::Invoice(i) => {
                     convert::reconcile(&r.key.to_string(), &i.lines, &i.totals).unwrap();
                     assert!(i.order_number.is_some(), "enriched with its order");
-                    *invoices_per_order.entry(i.order_entity_id.clone()).or_default() += 1;
+                    *invoices_per_order
+                        .entry(i.order_entity_id.clone())
+                        .or_default() += 1;
                 }
                 RecordBody::CreditMemo(c) => {
                     convert::reconcile(&r.key.to_string(), &c.lines, &c.totals).unwrap();
@@ -248,13 +278,18 @@ async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
                         }
                         RefundMethod::Offline => offline += 1,
                     }
-                    *memos_per_order.entry(c.order_entity_id.clone()).or_default() += 1;
+                    *memos_per_order
+                        .entry(c.order_entity_id.clone())
+                        .or_default() += 1;
                 }
                 RecordBody::Company(c) => assert!(!c.name.is_empty()),
                 _ => {}
             }
         }
-        counts.insert(stream.clone(), pages.iter().map(|p| p.records.len()).sum::<usize>());
+        counts.insert(
+            stream.clone(),
+            pages.iter().map(|p| p.records.len()).sum::<usize>(),
+        );
     }
     assert_eq!(counts["orders"], sim.order_count());
     assert_eq!(counts["invoices"], sim.invoices().len());
@@ -263,9 +298,18 @@ async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
     assert_eq!(counts["companies"], sim.companies().len());
     assert_eq!(counts["products"], sim.products().len());
     assert!(guests > 0 && b2b > 0 && edits > 0 && base_currency_orders > 0);
-    assert!(online > 0 && offline > 0, "online {online} offline {offline}");
-    assert!(memos_per_order.values().any(|n| *n > 1), "several credit memos per order");
-    assert!(invoices_per_order.values().any(|n| *n > 1), "partial invoices");
+    assert!(
+        online > 0 && offline > 0,
+        "online {online} offline {offline}"
+    );
+    assert!(
+        memos_per_order.values().any(|n| *n > 1),
+        "several credit memos per order"
+    );
+    assert!(
+        invoices_per_order.values().any(|n| *n > 1),
+        "partial invoices"
+    );
 
     // fetch by source id, for every stream.
     let o = sim.order(5).unwrap();
@@ -275,22 +319,43 @@ async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
     assert!(src.fetch("orders", "1:999999999").await.unwrap().is_none());
     assert!(src.fetch("orders", "bogus").await.is_err());
     let inv = &sim.invoices()[0];
-    let rec = src.fetch("invoices", &inv["entity_id"].to_string()).await.unwrap().unwrap();
+    let rec = src
+        .fetch("invoices", &inv["entity_id"].to_string())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(rec.body, RecordBody::Invoice(_)));
     let cm = &sim.creditmemos()[0];
-    assert!(src.fetch("creditmemos", &cm["entity_id"].to_string()).await.unwrap().is_some());
+    assert!(
+        src.fetch("creditmemos", &cm["entity_id"].to_string())
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(src.fetch("customers", "3").await.unwrap().is_some());
     assert!(src.fetch("companies", "1").await.unwrap().is_some());
     assert!(src.fetch("invoices", "987654").await.unwrap().is_none());
-    let special = src.fetch("products", "SIM-SPECIAL A+B~Ü").await.unwrap().unwrap();
+    let special = src
+        .fetch("products", "SIM-SPECIAL A+B~Ü")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(special.key.source_id, "SIM-SPECIAL A+B~Ü");
     assert!(src.fetch_order_by_entity_id(7).await.unwrap().is_some());
 }
 
 #[tokio::test]
 async fn edited_orders_link_to_the_order_they_replace() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(600)).await.unwrap();
-    let src = AdobeSource::new(sim.paas_config("default").settle_lag(Duration::ZERO).build().unwrap()).unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(600))
+        .await
+        .unwrap();
+    let src = AdobeSource::new(
+        sim.paas_config("default")
+            .settle_lag(Duration::ZERO)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let pages: Vec<_> = src.changes("orders", None).try_collect().await.unwrap();
     let records: Vec<_> = pages.into_iter().flat_map(|p| p.records).collect();
     let by_number: HashMap<String, &ml_connector::model::Order> = records
@@ -300,20 +365,28 @@ async fn edited_orders_link_to_the_order_they_replace() {
             _ => None,
         })
         .collect();
-    let edited: Vec<_> = by_number.values().filter(|o| o.replaces.is_some()).collect();
+    let edited: Vec<_> = by_number
+        .values()
+        .filter(|o| o.replaces.is_some())
+        .collect();
     assert!(!edited.is_empty());
     for o in edited {
         let replaced = by_number
             .get(o.replaces.as_deref().unwrap())
             .expect("the replaced order exists");
         assert_eq!(replaced.status, ml_connector::model::OrderStatus::Cancelled);
-        assert!(o.number.starts_with(replaced.number.split('-').next().unwrap()));
+        assert!(
+            o.number
+                .starts_with(replaced.number.split('-').next().unwrap())
+        );
     }
 }
 
 #[tokio::test]
 async fn cloud_service_uses_a_cached_ims_token_and_the_store_header() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(120)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(120))
+        .await
+        .unwrap();
     let src = AdobeSource::new(
         sim.cloud_config("fr")
             .page_size(20)
@@ -323,12 +396,26 @@ async fn cloud_service_uses_a_cached_ims_token_and_the_store_header() {
     )
     .unwrap();
     let pages: Vec<_> = src.changes("orders", None).try_collect().await.unwrap();
-    assert_eq!(pages.iter().map(|p| p.records.len()).sum::<usize>(), 120, "the Store header does not filter orders");
+    assert_eq!(
+        pages.iter().map(|p| p.records.len()).sum::<usize>(),
+        120,
+        "the Store header does not filter orders"
+    );
     assert_eq!(sim.ims_tokens_issued(), 1, "one token for many calls");
-    let rest: Vec<_> = sim.requests().into_iter().filter(|r| r.deployment == "cloud").collect();
+    let rest: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.deployment == "cloud")
+        .collect();
     assert!(rest.len() > 5);
-    assert!(rest.iter().all(|r| r.store.as_deref() == Some("fr") && r.status == 200));
-    assert!(rest.iter().all(|r| r.path.starts_with("/sandbox-tenant/V1/")));
+    assert!(
+        rest.iter()
+            .all(|r| r.store.as_deref() == Some("fr") && r.status == 200)
+    );
+    assert!(
+        rest.iter()
+            .all(|r| r.path.starts_with("/sandbox-tenant/V1/"))
+    );
 
     // Store-view values for products.
     let p = src.fetch("products", "SIM-S001").await.unwrap().unwrap();
@@ -340,11 +427,21 @@ async fn cloud_service_uses_a_cached_ims_token_and_the_store_header() {
     assert_eq!(sim.ims_tokens_issued(), 2);
 
     // Store scoping on PaaS is in the path.
-    let paas = AdobeSource::new(sim.paas_config("fr").settle_lag(Duration::ZERO).build().unwrap()).unwrap();
+    let paas = AdobeSource::new(
+        sim.paas_config("fr")
+            .settle_lag(Duration::ZERO)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     sim.clear_requests();
     let p = paas.fetch("products", "SIM-S001").await.unwrap().unwrap();
     assert!(p.raw["name"].as_str().unwrap().ends_with("(FR)"));
-    assert!(sim.requests().iter().all(|r| r.path.starts_with("/rest/fr/V1/")));
+    assert!(
+        sim.requests()
+            .iter()
+            .all(|r| r.path.starts_with("/rest/fr/V1/"))
+    );
 
     // A store code the store does not know.
     let bad = AdobeSource::new(sim.paas_config("xx").build().unwrap()).unwrap();
@@ -361,13 +458,24 @@ async fn cloud_service_uses_a_cached_ims_token_and_the_store_header() {
     )
     .unwrap();
     let e = wrong.fetch("customers", "1").await.unwrap_err();
-    assert!(matches!(e, ml_connector::Error::Auth { permanent: true, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ml_connector::Error::Auth {
+                permanent: true,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("client_secret"), "{e}");
 }
 
 #[tokio::test]
 async fn store_ids_restrict_sales_documents() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(200)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(200))
+        .await
+        .unwrap();
     let src = AdobeSource::new(
         sim.paas_config("default")
             .store_ids([2])
@@ -377,16 +485,25 @@ async fn store_ids_restrict_sales_documents() {
             .unwrap(),
     )
     .unwrap();
-    let recs: Vec<_> = src.changes("orders", None).try_collect::<Vec<_>>().await.unwrap();
+    let recs: Vec<_> = src
+        .changes("orders", None)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     let recs: Vec<_> = recs.into_iter().flat_map(|p| p.records).collect();
     let expected = sim.orders().iter().filter(|o| o["store_id"] == 2).count();
     assert_eq!(recs.len(), expected);
-    assert!(recs.iter().all(|r| matches!(&r.body, RecordBody::Order(o) if o.channel.as_deref() == Some("fr"))));
+    assert!(
+        recs.iter()
+            .all(|r| matches!(&r.body, RecordBody::Order(o) if o.channel.as_deref() == Some("fr")))
+    );
 }
 
 #[tokio::test]
 async fn faults_are_retried_through_the_kernel() {
-    let sim = AdobeSim::start(AdobeSimConfig::with_orders(50)).await.unwrap();
+    let sim = AdobeSim::start(AdobeSimConfig::with_orders(50))
+        .await
+        .unwrap();
     let src = AdobeSource::new(
         sim.paas_config("default")
             .settle_lag(Duration::ZERO)
@@ -397,11 +514,19 @@ async fn faults_are_retried_through_the_kernel() {
     .unwrap();
     sim.inject(Fault::ServerError(503), 1);
     sim.inject(Fault::Reset, 1);
-    sim.inject(Fault::Throttle { retry_after: Duration::from_secs(1) }, 1);
+    sim.inject(
+        Fault::Throttle {
+            retry_after: Duration::from_secs(1),
+        },
+        1,
+    );
     let t = Instant::now();
     let pages: Vec<_> = src.changes("orders", None).try_collect().await.unwrap();
     assert_eq!(pages.iter().map(|p| p.records.len()).sum::<usize>(), 50);
-    assert!(t.elapsed() >= Duration::from_millis(900), "Retry-After honoured");
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
     let statuses: Vec<u16> = sim.requests().iter().map(|r| r.status).collect();
     assert_eq!(&statuses[..4], &[503, 0, 429, 200]);
 
@@ -428,13 +553,26 @@ async fn companies_are_swept_by_id_and_the_sweep_restarts_after_completion() {
     let mid = pages[1].cursor.clone().unwrap();
     assert_eq!(mid.0["after_id"], 20);
     let last = pages.last().unwrap().cursor.clone().unwrap();
-    assert_eq!(last.0["after_id"], 0, "a complete sweep starts over next time");
-    let resumed: Vec<_> = src.changes("companies", Some(mid)).try_collect().await.unwrap();
+    assert_eq!(
+        last.0["after_id"], 0,
+        "a complete sweep starts over next time"
+    );
+    let resumed: Vec<_> = src
+        .changes("companies", Some(mid))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(resumed.iter().map(|p| p.records.len()).sum::<usize>(), 5);
     assert!(pages[0].records[0].version.starts_with("sha256:"));
     // Unknown streams and foreign cursors are configuration errors.
     assert!(src.changes("refunds", None).next().await.unwrap().is_err());
     let foreign = Cursor(serde_json::json!({"lastUpdatedAfter": "x"}));
-    assert!(src.changes("orders", Some(foreign)).next().await.unwrap().is_err());
+    assert!(
+        src.changes("orders", Some(foreign))
+            .next()
+            .await
+            .unwrap()
+            .is_err()
+    );
     let _ = Condition::Eq;
 }

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use ml_connector::adobe::webhook::{
-    TriggerOrigin, WebhookConfig, WebhookStats, router_with_stats,
-};
+use ml_connector::adobe::webhook::{TriggerOrigin, WebhookConfig, WebhookStats, router_with_stats};
 use ml_connector::sandbox::adobe::{AdobeSim, AdobeSimConfig};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -16,7 +14,9 @@ use tokio::sync::mpsc;
 
 fn key(name: &str) -> String {
     std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/adobe").join(name),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/adobe")
+            .join(name),
     )
     .unwrap()
 }
@@ -72,16 +72,24 @@ async fn a_valid_commerce_webhook_enqueues_and_answers_at_once() {
         .await
         .unwrap();
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"op": "success"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"op": "success"})
+    );
     let t = rx.try_recv().expect("a trigger was enqueued");
     assert_eq!(t.stream, "orders");
     assert_eq!(t.origin, TriggerOrigin::CommerceWebhook);
     assert_eq!(t.entity_id.as_deref(), Some("3"));
-    assert_eq!(t.event.as_deref(), Some("observer.sales_order_save_commit_after"));
+    assert_eq!(
+        t.event.as_deref(),
+        Some("observer.sales_order_save_commit_after")
+    );
 
     // Timed: the answer comes well under 100 ms (signature computed beforehand; connection warm).
-    let body = serde_json::to_vec(&json!({"eventName": "observer.sales_order_invoice_save_after",
-        "data": {"invoice": {"entity_id": 9, "order_id": 3}}}))
+    let body = serde_json::to_vec(
+        &json!({"eventName": "observer.sales_order_invoice_save_after",
+        "data": {"invoice": {"entity_id": 9, "order_id": 3}}}),
+    )
     .unwrap();
     let sig = sim.sign_commerce_webhook(&body).unwrap();
     let http = reqwest::Client::new();
@@ -152,7 +160,9 @@ async fn a_forged_webhook_gets_401_and_enqueues_nothing() {
 
 fn base64_of(b: &[u8]) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(b).into_bytes()
+    base64::engine::general_purpose::STANDARD
+        .encode(b)
+        .into_bytes()
 }
 
 #[tokio::test]
@@ -177,10 +187,17 @@ async fn a_full_queue_still_answers_success() {
         .await
         .unwrap();
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["op"], "success");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["op"],
+        "success"
+    );
     assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
     assert_eq!(stats.enqueued.load(Ordering::Relaxed), 0);
-    assert_eq!(rx.try_recv().unwrap().stream, "orders", "only the pre-filled trigger");
+    assert_eq!(
+        rx.try_recv().unwrap().stream,
+        "orders",
+        "only the pre-filled trigger"
+    );
     assert!(rx.try_recv().is_err());
 }
 
@@ -193,7 +210,9 @@ async fn io_events_handshake_signature_and_recipient() {
 
     // Registration handshake.
     let r = http
-        .get(format!("{url}?challenge=8ec8d794-e0ab-42df-9017-e3dada8e84f7"))
+        .get(format!(
+            "{url}?challenge=8ec8d794-e0ab-42df-9017-e3dada8e84f7"
+        ))
         .send()
         .await
         .unwrap();
@@ -219,7 +238,12 @@ async fn io_events_handshake_signature_and_recipient() {
 
     // For another client id: refused.
     let (status, _) = sim
-        .send_io_event(&url, "com.adobe.commerce.observer.sales_order_save_after", "someone-else", &json!({}))
+        .send_io_event(
+            &url,
+            "com.adobe.commerce.observer.sales_order_save_after",
+            "someone-else",
+            &json!({}),
+        )
         .await
         .unwrap();
     assert_eq!(status, 401);

@@ -100,9 +100,7 @@ impl TokenSource for ImsTokenSource {
                     ],
                 )
             })?;
-        let expires_in = resp
-            .expires_in()
-            .unwrap_or(Duration::from_secs(24 * 3600));
+        let expires_in = resp.expires_in().unwrap_or(Duration::from_secs(24 * 3600));
         Ok(AccessToken::new(
             resp.access_token().secret().clone(),
             expires_in,
@@ -150,8 +148,7 @@ impl AuthHook for StaticBearer {
             &format!("Bearer {}", self.0.expose_secret()),
         )?;
         v.set_sensitive(true);
-        req.headers_mut()
-            .insert(reqwest::header::AUTHORIZATION, v);
+        req.headers_mut().insert(reqwest::header::AUTHORIZATION, v);
         Ok(())
     }
 

@@ -88,9 +88,7 @@ impl Classify for AdobeClassifier {
                 } else if lower.contains("consumer key") || lower.contains("token is not") {
                     Classification::Fail(FailReason::new(
                         FailKind::Auth { permanent: true },
-                        format!(
-                            "{m} — re-activate the integration and copy its four values again"
-                        ),
+                        format!("{m} — re-activate the integration and copy its four values again"),
                     ))
                 } else {
                     Classification::RefreshAuthThenRetry
@@ -127,14 +125,11 @@ impl Classify for AdobeClassifier {
                     Classification::Fail(FailReason::new(FailKind::Rejected, m))
                 }
             }
-            400..=499 => Classification::Fail(FailReason::new(
+            402 | 404..=499 => Classification::Fail(FailReason::new(
                 FailKind::Rejected,
                 self.message(status, body),
             )),
-            _ => Classification::Fail(FailReason::new(
-                FailKind::Other,
-                self.message(status, body),
-            )),
+            _ => Classification::Fail(FailReason::new(FailKind::Other, self.message(status, body))),
         }
     }
 
@@ -165,7 +160,14 @@ impl std::fmt::Debug for AdobeClient {
 
 /// Every operation name the client uses (the rate bucket operations).
 pub const OPERATIONS: [&str; 8] = [
-    "orders", "invoices", "creditmemos", "customers", "companies", "products", "order", "search",
+    "orders",
+    "invoices",
+    "creditmemos",
+    "customers",
+    "companies",
+    "products",
+    "order",
+    "search",
 ];
 
 impl AdobeClient {
@@ -188,9 +190,11 @@ impl AdobeClient {
         }
         let auth = auth_hook(&cfg.credentials)?;
         let store_header = match cfg.deployment {
-            Deployment::CloudService => Some(HeaderValue::from_str(&cfg.store_code).map_err(
-                |_| Error::config("adobe.store_code", "cannot go into the `Store` header"),
-            )?),
+            Deployment::CloudService => {
+                Some(HeaderValue::from_str(&cfg.store_code).map_err(|_| {
+                    Error::config("adobe.store_code", "cannot go into the `Store` header")
+                })?)
+            }
             Deployment::Paas => None,
         };
         Ok(Self {
@@ -272,7 +276,12 @@ impl AdobeClient {
     ///
     /// # Errors
     /// The kernel's errors other than 404.
-    pub async fn get_object(&self, op: &str, resource: &str, record: &str) -> Result<Option<Value>> {
+    pub async fn get_object(
+        &self,
+        op: &str,
+        resource: &str,
+        record: &str,
+    ) -> Result<Option<Value>> {
         match self.get(op, resource, None, Some(record)).await {
             Ok(resp) => Ok(Some(resp.json::<Value>()?)),
             Err(e) if e.status() == Some(404) => Ok(None),
@@ -330,8 +339,14 @@ mod tests {
     #[test]
     fn signature_errors_are_permanent_and_nonce_errors_refresh() {
         assert!(matches!(
-            classify(401, r#"{"message":"The signature is invalid. Verify and try again."}"#),
-            Classification::Fail(FailReason { kind: FailKind::Auth { permanent: true }, .. })
+            classify(
+                401,
+                r#"{"message":"The signature is invalid. Verify and try again."}"#
+            ),
+            Classification::Fail(FailReason {
+                kind: FailKind::Auth { permanent: true },
+                ..
+            })
         ));
         assert_eq!(
             classify(
@@ -350,11 +365,17 @@ mod tests {
         ));
         assert!(matches!(
             classify(429, r#"{"message":"Too Many Requests","trace":null}"#),
-            Classification::Retry { throttled: true, .. }
+            Classification::Retry {
+                throttled: true,
+                ..
+            }
         ));
         assert!(matches!(
             classify(503, "<html>maintenance</html>"),
-            Classification::Retry { throttled: false, .. }
+            Classification::Retry {
+                throttled: false,
+                ..
+            }
         ));
     }
 }

@@ -414,9 +414,8 @@ impl AdobeConfigBuilder {
         }
         // Lower-case host, no default port: exactly what the server signs (§2.1.1).
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        url.set_host(Some(&host)).map_err(|e| {
-            Error::config("adobe.base_url", format!("invalid host `{host}`: {e}"))
-        })?;
+        url.set_host(Some(&host))
+            .map_err(|e| Error::config("adobe.base_url", format!("invalid host `{host}`: {e}")))?;
         cfg.base_url = url;
         if cfg.store_code.trim().is_empty()
             || !cfg

@@ -327,7 +327,11 @@ fn party(w: &WireOrder) -> OrderParty {
     .collect::<Vec<_>>()
     .join(" ");
     OrderParty {
-        customer_id: if is_guest { None } else { w.customer_id.clone() },
+        customer_id: if is_guest {
+            None
+        } else {
+            w.customer_id.clone()
+        },
         email: non_empty(&w.customer_email),
         name: Some(name).filter(|n| !n.is_empty()),
         is_guest,
@@ -393,10 +397,11 @@ pub fn order(w: &WireOrder, opts: &ConvertOptions) -> Result<Order> {
         }),
         _ => None,
     };
-    let shipping = w
-        .extension_attributes
-        .as_ref()
-        .and_then(|e| e.shipping_assignments.iter().find_map(|a| a.shipping.clone()));
+    let shipping = w.extension_attributes.as_ref().and_then(|e| {
+        e.shipping_assignments
+            .iter()
+            .find_map(|a| a.shipping.clone())
+    });
     Ok(Order {
         number: non_empty(&w.increment_id).unwrap_or_default(),
         entity_id: w.entity_id.map(|e| e.to_string()),
@@ -410,7 +415,10 @@ pub fn order(w: &WireOrder, opts: &ConvertOptions) -> Result<Order> {
         placed_at: timestamp(&record, "created_at", &w.created_at)?,
         party: party(w),
         billing_address: w.billing_address.as_ref().map(address),
-        shipping_address: shipping.as_ref().and_then(|s| s.address.as_ref()).map(address),
+        shipping_address: shipping
+            .as_ref()
+            .and_then(|s| s.address.as_ref())
+            .map(address),
         lines,
         totals,
         base_totals,
@@ -765,12 +773,9 @@ mod tests {
         .unwrap();
         let comp = order(&w, &ConvertOptions::default()).unwrap();
         assert_eq!(comp.lines.len(), 2);
-        assert!(
-            comp.lines
-                .iter()
-                .all(|l| l.role == LineRole::BundleComponent
-                    && l.parent_line_id.as_deref() == Some("1"))
-        );
+        assert!(comp.lines.iter().all(
+            |l| l.role == LineRole::BundleComponent && l.parent_line_id.as_deref() == Some("1")
+        ));
         let kit = order(
             &w,
             &ConvertOptions {
@@ -803,16 +808,14 @@ mod tests {
             Some("100000042-1")
         );
         // A prefix with a dash is not an edit.
-        let w: WireOrder =
-            serde_json::from_value(json!({"increment_id": "WA-0003"})).unwrap();
+        let w: WireOrder = serde_json::from_value(json!({"increment_id": "WA-0003"})).unwrap();
         assert_eq!(replaced_order_number(&w), None);
     }
 
     #[test]
     fn reconcile_names_the_difference() {
         let w: WireOrder =
-            serde_json::from_value(order_json(vec![item(1, "simple", "A", None, 10)], 12))
-                .unwrap();
+            serde_json::from_value(order_json(vec![item(1, "simple", "A", None, 10)], 12)).unwrap();
         let o = order(&w, &ConvertOptions::default()).unwrap();
         let e = reconcile("adobe/orders/1:100000042", &o.lines, &o.totals)
             .unwrap_err()

@@ -232,7 +232,11 @@ pub fn normalized_url(url: &Url) -> String {
         ("http", Some(80)) | ("https", Some(443)) | (_, None) => String::new(),
         (_, Some(p)) => format!(":{p}"),
     };
-    let path = if url.path().is_empty() { "/" } else { url.path() };
+    let path = if url.path().is_empty() {
+        "/"
+    } else {
+        url.path()
+    };
     format!("{scheme}://{host}{port}{path}")
 }
 
@@ -387,7 +391,10 @@ impl OAuth1Signer {
             .into_iter()
             .map(|(k, v)| format!("{k}=\"{}\"", percent_encode(&v)))
             .collect();
-        parts.push(format!("oauth_signature=\"{}\"", percent_encode(&signature)));
+        parts.push(format!(
+            "oauth_signature=\"{}\"",
+            percent_encode(&signature)
+        ));
         format!("OAuth {}", parts.join(","))
     }
 
@@ -467,7 +474,9 @@ mod tests {
             "{base}"
         );
         assert!(
-            base.contains("searchCriteria%255BcurrentPage%255D%3D1%26searchCriteria%255Bfilter_groups"),
+            base.contains(
+                "searchCriteria%255BcurrentPage%255D%3D1%26searchCriteria%255Bfilter_groups"
+            ),
             "{base}"
         );
         assert!(base.contains("2024-01-01%252000%253A00%253A00"), "{base}");
@@ -510,8 +519,8 @@ mod tests {
     /// RFC 5849 §3.4.1 / original OAuth 1.0 spec appendix A.5 known answer (HMAC-SHA1).
     #[test]
     fn oauth_spec_hmac_sha1_known_answer() {
-        let url = Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original")
-            .unwrap();
+        let url =
+            Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original").unwrap();
         let mut params = query_params(&url);
         for (k, v) in [
             ("oauth_consumer_key", "dpf43f3p2l4k3l03"),
@@ -556,7 +565,10 @@ mod tests {
         assert_eq!(natural_cmp("ab", "abc"), Ordering::Less);
         assert_eq!(natural_cmp("a01", "a1"), Ordering::Less);
         assert_eq!(
-            natural_cmp("searchCriteria%5BcurrentPage%5D", "searchCriteria%5Bfilter_groups%5D"),
+            natural_cmp(
+                "searchCriteria%5BcurrentPage%5D",
+                "searchCriteria%5Bfilter_groups%5D"
+            ),
             Ordering::Less
         );
     }

@@ -109,7 +109,14 @@ fn spec(stream: &str) -> Option<Spec> {
     };
     Some(match stream {
         "orders" => s("orders", Kind::Order, "V1/orders", "entity_id", true, true),
-        "invoices" => s("invoices", Kind::Invoice, "V1/invoices", "entity_id", true, true),
+        "invoices" => s(
+            "invoices",
+            Kind::Invoice,
+            "V1/invoices",
+            "entity_id",
+            true,
+            true,
+        ),
         "creditmemos" => s(
             "creditmemos",
             Kind::CreditMemo,
@@ -126,7 +133,14 @@ fn spec(stream: &str) -> Option<Spec> {
             true,
             false,
         ),
-        "companies" => s("companies", Kind::Company, "V1/company/", "id", false, false),
+        "companies" => s(
+            "companies",
+            Kind::Company,
+            "V1/company/",
+            "id",
+            false,
+            false,
+        ),
         "products" => s("products", Kind::Product, "V1/products", "id", true, false),
         _ => return None,
     })
@@ -281,29 +295,33 @@ impl AdobeSource {
 
     /// The company sweep by id as a lazy stream of raw pages.
     fn sweep_pages<'a>(&'a self, spec: Spec, after: i64) -> BoxStream<'a, Result<PageOf<Value>>> {
-        paginate(Self::op(&spec), Some(after.to_string()), move |token| async move {
-            let after: i64 = token.and_then(|t| t.parse().ok()).unwrap_or(0);
-            let c = self
-                .base_criteria(&spec)
-                .filter(spec.filter_id, Condition::Gt, after.to_string())
-                .sort(spec.filter_id, Direction::Asc);
-            let res = self
-                .client
-                .search(Self::op(&spec), spec.resource, &c)
-                .await?;
-            let next = match res.items.last() {
-                Some(last) if res.items.len() >= self.cfg().page_size as usize => Some(
-                    item_id(&spec, last)
-                        .ok_or_else(|| missing_id(&spec, last))?
-                        .to_string(),
-                ),
-                _ => None,
-            };
-            Ok(PageOf {
-                items: res.items,
-                next,
-            })
-        })
+        paginate(
+            Self::op(&spec),
+            Some(after.to_string()),
+            move |token| async move {
+                let after: i64 = token.and_then(|t| t.parse().ok()).unwrap_or(0);
+                let c = self
+                    .base_criteria(&spec)
+                    .filter(spec.filter_id, Condition::Gt, after.to_string())
+                    .sort(spec.filter_id, Direction::Asc);
+                let res = self
+                    .client
+                    .search(Self::op(&spec), spec.resource, &c)
+                    .await?;
+                let next = match res.items.last() {
+                    Some(last) if res.items.len() >= self.cfg().page_size as usize => Some(
+                        item_id(&spec, last)
+                            .ok_or_else(|| missing_id(&spec, last))?
+                            .to_string(),
+                    ),
+                    _ => None,
+                };
+                Ok(PageOf {
+                    items: res.items,
+                    next,
+                })
+            },
+        )
     }
 
     /// Orders by entity id, for invoice/credit-memo pages.
@@ -359,7 +377,9 @@ impl AdobeSource {
                 let w: WireOrder = serde_json::from_value(raw.clone())?;
                 let id = convert::order_source_id(&w)?;
                 let o = convert::order(&w, opts)?;
-                if let Err(e) = convert::reconcile(&format!("adobe/orders/{id}"), &o.lines, &o.totals) {
+                if let Err(e) =
+                    convert::reconcile(&format!("adobe/orders/{id}"), &o.lines, &o.totals)
+                {
                     tracing::warn!(error = %e, "order lines do not reconcile; the mapper will hold it");
                 }
                 (id, RecordBody::Order(o))

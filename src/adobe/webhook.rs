@@ -148,8 +148,10 @@ impl WebhookConfig {
     /// # Errors
     /// [`Error::Config`] when the PEM is not an RSA public key.
     pub fn io_events_public_key_pem(mut self, pem: &str) -> Result<Self> {
-        self.io_keys
-            .push(parse_public_key("adobe.webhooks.io_events_public_key", pem)?);
+        self.io_keys.push(parse_public_key(
+            "adobe.webhooks.io_events_public_key",
+            pem,
+        )?);
         Ok(self)
     }
 
@@ -176,7 +178,11 @@ fn verify_any(keys: &[RsaPublicKey], message: &[u8], signature_b64: &str) -> boo
 }
 
 /// Verifies an Adobe Commerce webhook signature: RSA-SHA256 over base64(`raw_body`).
-pub fn verify_commerce_signature(keys: &[RsaPublicKey], raw_body: &[u8], signature_b64: &str) -> bool {
+pub fn verify_commerce_signature(
+    keys: &[RsaPublicKey],
+    raw_body: &[u8],
+    signature_b64: &str,
+) -> bool {
     let message = base64::engine::general_purpose::STANDARD.encode(raw_body);
     verify_any(keys, message.as_bytes(), signature_b64)
 }
@@ -290,13 +296,16 @@ async fn commerce_webhook(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         });
-    let trigger = event.as_deref().and_then(stream_for_event).map(|stream| Trigger {
-        stream: stream.to_string(),
-        origin: TriggerOrigin::CommerceWebhook,
-        event: event.clone(),
-        entity_id: entity_id_of(payload.get("data")),
-        received_at: Utc::now(),
-    });
+    let trigger = event
+        .as_deref()
+        .and_then(stream_for_event)
+        .map(|stream| Trigger {
+            stream: stream.to_string(),
+            origin: TriggerOrigin::CommerceWebhook,
+            event: event.clone(),
+            entity_id: entity_id_of(payload.get("data")),
+            received_at: Utc::now(),
+        });
     s.enqueue(trigger);
     success()
 }
@@ -317,7 +326,11 @@ async fn io_event(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         .iter()
         .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
         .collect();
-    if sigs.is_empty() || !sigs.iter().any(|sig| verify_io_signature(&s.cfg.io_keys, &body, sig)) {
+    if sigs.is_empty()
+        || !sigs
+            .iter()
+            .any(|sig| verify_io_signature(&s.cfg.io_keys, &body, sig))
+    {
         s.stats.rejected.fetch_add(1, Ordering::Relaxed);
         return unauthorized("invalid or missing x-adobe-digital-signature");
     }
@@ -340,13 +353,16 @@ async fn io_event(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         .get("type")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let trigger = event.as_deref().and_then(stream_for_event).map(|stream| Trigger {
-        stream: stream.to_string(),
-        origin: TriggerOrigin::IoEvent,
-        event: event.clone(),
-        entity_id: entity_id_of(payload.get("data")),
-        received_at: Utc::now(),
-    });
+    let trigger = event
+        .as_deref()
+        .and_then(stream_for_event)
+        .map(|stream| Trigger {
+            stream: stream.to_string(),
+            origin: TriggerOrigin::IoEvent,
+            event: event.clone(),
+            entity_id: entity_id_of(payload.get("data")),
+            received_at: Utc::now(),
+        });
     s.enqueue(trigger);
     success()
 }

@@ -8,6 +8,9 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
+/// Amounts of one counted row: (row, base_row, discount, base_discount, tax, base_tax).
+type Amounts = (Decimal, Decimal, Decimal, Decimal, Decimal, Decimal);
+
 const TS: &str = "%Y-%m-%d %H:%M:%S";
 
 pub(crate) fn ts(t: &NaiveDateTime) -> String {
@@ -120,12 +123,11 @@ pub(crate) struct Db {
 }
 
 const FIRST: [&str; 12] = [
-    "Jane", "John", "Zoë", "Łukasz", "Amélie", "Søren", "Veronica", "Hiro", "Ana", "Omar",
-    "Björk", "Chen",
+    "Jane", "John", "Zoë", "Łukasz", "Amélie", "Søren", "Veronica", "Hiro", "Ana", "Omar", "Björk",
+    "Chen",
 ];
 const LAST: [&str; 10] = [
-    "Doe", "Müller", "Costello", "O'Brien", "García", "Nowak", "Tanaka", "Smith", "Dupont",
-    "Li",
+    "Doe", "Müller", "Costello", "O'Brien", "García", "Nowak", "Tanaka", "Smith", "Dupont", "Li",
 ];
 const CITIES: [(&str, &str, &str, &str); 4] = [
     ("Purchase", "New York", "NY", "US"),
@@ -216,7 +218,14 @@ impl Db {
             let sku = format!("SIM-S{i:03}");
             let price = 500 + (self.rng.i64(0..120)) * 50;
             let name = format!("Simple product {i}");
-            let pid = product(self, &sku, &name, "simple", price, json!({"website_ids": [1]}));
+            let pid = product(
+                self,
+                &sku,
+                &name,
+                "simple",
+                price,
+                json!({"website_ids": [1]}),
+            );
             simples.push((pid, sku.clone(), name.clone(), price));
             self.catalog.push(CatalogEntry::Simple {
                 id: pid,
@@ -331,7 +340,8 @@ impl Db {
             let created = start + ChronoDuration::seconds(id * 53);
             let updated = created + ChronoDuration::seconds(self.rng.i64(0..86_400));
             let addr_id = id * 2 - 1;
-            let company = (n_companies > 0 && id % 5 == 0).then(|| 1 + (id / 5 - 1) % n_companies as i64);
+            let company =
+                (n_companies > 0 && id % 5 == 0).then(|| 1 + (id / 5 - 1) % n_companies as i64);
             let mut ext = json!({"is_subscribed": false});
             if let Some(cid) = company {
                 ext["company_attributes"] = json!({"customer_id": id, "company_id": cid,
@@ -365,7 +375,14 @@ impl Db {
         }
     }
 
-    fn address(&mut self, kind: &str, order_id: i64, first: &str, last: &str, email: &str) -> Value {
+    fn address(
+        &mut self,
+        kind: &str,
+        order_id: i64,
+        first: &str,
+        last: &str,
+        email: &str,
+    ) -> Value {
         let (city, region, code, country) = CITIES[self.rng.usize(0..CITIES.len())];
         json!({"address_type": kind, "city": city, "country_id": country, "email": email,
                "entity_id": order_id * 2 + i64::from(kind == "billing"), "firstname": first,
@@ -456,7 +473,12 @@ impl Db {
             17 => "canceled",
             _ => "closed",
         };
-        let method = match (customer.as_ref().and_then(|c| c["extension_attributes"].get("company_attributes")), self.rng.u8(0..3)) {
+        let method = match (
+            customer
+                .as_ref()
+                .and_then(|c| c["extension_attributes"].get("company_attributes")),
+            self.rng.u8(0..3),
+        ) {
             (Some(_), _) => "purchaseorder",
             (None, 0) => "braintree",
             (None, 1) => "checkmo",
@@ -486,7 +508,7 @@ impl Db {
     ) -> Value {
         let conv = |base: Decimal| round2(base * store.rate);
         let mut items = Vec::new();
-        let mut counted: Vec<(Decimal, Decimal, Decimal, Decimal, Decimal, Decimal)> = Vec::new();
+        let mut counted: Vec<Amounts> = Vec::new();
         let mut qty_total = Decimal::ZERO;
         let discount_rate = if p.discount {
             Decimal::new(10, 2)
@@ -509,14 +531,14 @@ impl Db {
         };
         let stamp = ts(&created);
         let item = |db: &mut Db,
-                        parent: Option<&Value>,
-                        product_id: i64,
-                        ty: &str,
-                        sku: &str,
-                        name: &str,
-                        qty: i64,
-                        base_price: Decimal,
-                        a: Option<(Decimal, Decimal, Decimal, Decimal, Decimal, Decimal)>|
+                    parent: Option<&Value>,
+                    product_id: i64,
+                    ty: &str,
+                    sku: &str,
+                    name: &str,
+                    qty: i64,
+                    base_price: Decimal,
+                    a: Option<Amounts>|
          -> Value {
             let id = db.next_item_id;
             db.next_item_id += 1;
@@ -555,7 +577,17 @@ impl Db {
                     let base = money(*price);
                     let a = amounts(base * q);
                     counted.push(a);
-                    items.push(item(self, None, *id, "simple", sku, name, qty, base, Some(a)));
+                    items.push(item(
+                        self,
+                        None,
+                        *id,
+                        "simple",
+                        sku,
+                        name,
+                        qty,
+                        base,
+                        Some(a),
+                    ));
                 }
                 CatalogEntry::Configurable {
                     parent_id,
@@ -603,8 +635,7 @@ impl Db {
                         let base = money(*fp);
                         let a = amounts(base * q);
                         counted.push(a);
-                        let parent =
-                            item(self, None, *id, "bundle", sku, name, qty, base, Some(a));
+                        let parent = item(self, None, *id, "bundle", sku, name, qty, base, Some(a));
                         let kids: Vec<Value> = children
                             .iter()
                             .map(|(cid, csku, cname, _)| {
@@ -673,9 +704,7 @@ impl Db {
                 },
             }
         }
-        let sum = |f: fn(&(Decimal, Decimal, Decimal, Decimal, Decimal, Decimal)) -> Decimal| {
-            counted.iter().map(f).sum::<Decimal>()
-        };
+        let sum = |f: fn(&Amounts) -> Decimal| counted.iter().map(f).sum::<Decimal>();
         let subtotal = sum(|a| a.0);
         let base_subtotal = sum(|a| a.1);
         let discount = sum(|a| a.2);
@@ -811,19 +840,29 @@ impl Db {
         } else {
             vec![groups.clone()]
         };
-        let mut when = crate::adobe::search::parse_timestamp(order["updated_at"].as_str().unwrap_or(""))
-            .map(|t| t.naive_utc())
-            .unwrap_or(latest);
+        let mut when =
+            crate::adobe::search::parse_timestamp(order["updated_at"].as_str().unwrap_or(""))
+                .map(|t| t.naive_utc())
+                .unwrap_or(latest);
         let mut invoice_ids = Vec::new();
         let mut total_invoiced = Decimal::ZERO;
         for (n, part) in parts.iter().enumerate() {
             when = (when + ChronoDuration::seconds(60 + self.rng.i64(0..7200))).min(latest);
             let inv_id = self.invoices.rows.len() as i64 + 1;
             let (doc_items, totals) = self.doc_items(part, inv_id, false);
-            let ship = if n == 0 { order["shipping_amount"].clone() } else { json!(0) };
-            let base_ship = if n == 0 { order["base_shipping_amount"].clone() } else { json!(0) };
+            let ship = if n == 0 {
+                order["shipping_amount"].clone()
+            } else {
+                json!(0)
+            };
+            let base_ship = if n == 0 {
+                order["base_shipping_amount"].clone()
+            } else {
+                json!(0)
+            };
             let ship_d = crate::adobe::wire::de::value_to_decimal(&ship).unwrap_or_default();
-            let base_ship_d = crate::adobe::wire::de::value_to_decimal(&base_ship).unwrap_or_default();
+            let base_ship_d =
+                crate::adobe::wire::de::value_to_decimal(&base_ship).unwrap_or_default();
             let grand = totals.row - totals.discount + totals.tax + ship_d;
             let base_grand = totals.base_row - totals.base_discount + totals.base_tax + base_ship_d;
             total_invoiced += grand;
@@ -855,7 +894,10 @@ impl Db {
         order["total_due"] = json!(0);
         // Credit memos.
         let refunds: Vec<(i64, Vec<Vec<Value>>, bool)> = if state == "closed" {
-            invoice_ids.into_iter().map(|(id, part)| (id, part, true)).collect()
+            invoice_ids
+                .into_iter()
+                .map(|(id, part)| (id, part, true))
+                .collect()
         } else if state == "complete" && self.rng.u8(0..5) == 0 {
             let (id, part) = invoice_ids[0].clone();
             let first = vec![part[0].clone()];
@@ -872,8 +914,16 @@ impl Db {
             when = (when + ChronoDuration::seconds(600 + self.rng.i64(0..86_400))).min(latest);
             let cm_id = self.creditmemos.rows.len() as i64 + 1;
             let (doc_items, totals) = self.doc_items(&groups, cm_id, true);
-            let adj_pos = if !full && self.rng.bool() { Decimal::new(250, 2) } else { Decimal::ZERO };
-            let adj_neg = if !full && k == 0 { Decimal::new(100, 2) } else { Decimal::ZERO };
+            let adj_pos = if !full && self.rng.bool() {
+                Decimal::new(250, 2)
+            } else {
+                Decimal::ZERO
+            };
+            let adj_neg = if !full && k == 0 {
+                Decimal::new(100, 2)
+            } else {
+                Decimal::ZERO
+            };
             let grand = totals.row - totals.discount + totals.tax + adj_pos - adj_neg;
             let mut cm = json!({
                 "entity_id": cm_id, "increment_id": self.increment_id(store, "creditmemo"),
@@ -917,15 +967,27 @@ impl Db {
     /// Invoice / credit-memo rows for whole item groups: parent and child rows, with `row_total`
     /// only on the rows that count (dynamic bundle parents and configurable/fixed-bundle
     /// children have none, as in the published invoice sample).
-    fn doc_items(&mut self, groups: &[Vec<Value>], doc_id: i64, memo: bool) -> (Vec<Value>, DocTotals) {
+    fn doc_items(
+        &mut self,
+        groups: &[Vec<Value>],
+        doc_id: i64,
+        memo: bool,
+    ) -> (Vec<Value>, DocTotals) {
         let mut out = Vec::new();
         let mut t = DocTotals::default();
-        let d = |v: &Value, k: &str| crate::adobe::wire::de::value_to_decimal(&v[k]).unwrap_or_default();
+        let d = |v: &Value, k: &str| {
+            crate::adobe::wire::de::value_to_decimal(&v[k]).unwrap_or_default()
+        };
         for g in groups {
             let parent = &g[0];
-            let dynamic_bundle = parent["product_type"] == "bundle" && g[1..].iter().any(|c| !d(c, "row_total").is_zero());
+            let dynamic_bundle = parent["product_type"] == "bundle"
+                && g[1..].iter().any(|c| !d(c, "row_total").is_zero());
             for (i, row) in g.iter().enumerate() {
-                let counts = if i == 0 { !dynamic_bundle } else { dynamic_bundle };
+                let counts = if i == 0 {
+                    !dynamic_bundle
+                } else {
+                    dynamic_bundle
+                };
                 let id = self.next_doc_item_id;
                 self.next_doc_item_id += 1;
                 let qty = d(row, "qty_ordered");
@@ -937,7 +999,14 @@ impl Db {
                     v["base_cost"] = json!(0);
                 }
                 if counts {
-                    for k in ["row_total", "base_row_total", "tax_amount", "base_tax_amount", "discount_amount", "base_discount_amount"] {
+                    for k in [
+                        "row_total",
+                        "base_row_total",
+                        "tax_amount",
+                        "base_tax_amount",
+                        "discount_amount",
+                        "base_discount_amount",
+                    ] {
                         v[k] = row[k].clone();
                     }
                     t.row += d(row, "row_total");

@@ -606,10 +606,7 @@ impl AdobeSim {
             .post(url)
             .header("content-type", "application/json")
             .header("x-adobe-digital-signature-1", sig)
-            .header(
-                "x-adobe-public-key1-path",
-                "/prod/keys/pub-key-sandbox.pem",
-            )
+            .header("x-adobe-public-key1-path", "/prod/keys/pub-key-sandbox.pem")
             .body(body)
             .send()
             .await
@@ -738,10 +735,7 @@ fn route(path: &str, headers: &HeaderMap, tenant: &str) -> Option<Route> {
 }
 
 fn no_route() -> (u16, Value) {
-    (
-        404,
-        json!({"message": "Request does not match any route."}),
-    )
+    (404, json!({"message": "Request does not match any route."}))
 }
 
 fn decide_fault(s: &mut SimState) -> Option<Fault> {
@@ -827,7 +821,16 @@ async fn rest(
         Some(r) => {
             log.deployment = r.deployment;
             log.store = Some(r.store.clone());
-            match authorize(&mut s, &r, &method, &host, &raw_uri, &headers, now.timestamp(), &mut log) {
+            match authorize(
+                &mut s,
+                &r,
+                &method,
+                &host,
+                &raw_uri,
+                &headers,
+                now.timestamp(),
+                &mut log,
+            ) {
                 Err((st, b)) => (st, b),
                 Ok(()) if r.store != "all" && s.db.store_by_code(&r.store).is_none() => (
                     400,
@@ -880,7 +883,10 @@ fn authorize(
         )
         .map_err(|e| (e.status, e.body));
     }
-    let token = auth.and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")));
+    let token = auth.and_then(|a| {
+        a.strip_prefix("Bearer ")
+            .or_else(|| a.strip_prefix("bearer "))
+    });
     let valid = token
         .and_then(|t| s.ims_tokens.get(t.trim()))
         .is_some_and(|exp| Instant::now() < *exp);
@@ -939,7 +945,9 @@ fn dispatch(s: &SimState, r: &Route, query: &str) -> (u16, Value) {
 /// Store-view attribute values (the store code selects them; it does not filter).
 fn localise(s: &SimState, mut p: Value, store: &str) -> Value {
     if let Some(sku) = p["sku"].as_str()
-        && let Some(name) = s.db.product_names.get(&(sku.to_string(), store.to_string()))
+        && let Some(name) =
+            s.db.product_names
+                .get(&(sku.to_string(), store.to_string()))
     {
         p["name"] = json!(name);
     }

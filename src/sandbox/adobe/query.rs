@@ -143,7 +143,12 @@ pub(crate) fn parse(raw_query: &str) -> Criteria {
         .into_values()
         .filter(|(f, _)| !f.is_empty())
         // Anything but ASC (a missing direction included) sorts DESC.
-        .map(|(f, d)| (f, d.as_deref().is_some_and(|d| d.eq_ignore_ascii_case("ASC"))))
+        .map(|(f, d)| {
+            (
+                f,
+                d.as_deref().is_some_and(|d| d.eq_ignore_ascii_case("ASC")),
+            )
+        })
         .collect();
     c
 }
@@ -317,7 +322,10 @@ fn split_top(spec: &str) -> Vec<&str> {
         }
     }
     out.push(&spec[start..]);
-    out.into_iter().map(str::trim).filter(|s| !s.is_empty()).collect()
+    out.into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Applies a `fields` projection (`items[entity_id,increment_id],total_count`) to `v`: only the
@@ -329,7 +337,9 @@ pub(crate) fn project(v: &Value, spec: &str) -> Value {
             let mut out = serde_json::Map::new();
             for part in split_top(spec) {
                 let (name, inner) = match part.find('[') {
-                    Some(i) if part.ends_with(']') => (&part[..i], Some(&part[i + 1..part.len() - 1])),
+                    Some(i) if part.ends_with(']') => {
+                        (&part[..i], Some(&part[i + 1..part.len() - 1]))
+                    }
                     _ => (part, None),
                 };
                 if let Some(x) = o.get(name) {
@@ -386,7 +396,9 @@ mod tests {
         let rows: Vec<Value> = (1..=7)
             .map(|i| json!({"entity_id": i, "sku": format!("S-{i}"), "t": if i % 2 == 0 { "b" } else { "a" }}))
             .collect();
-        let c = parse("searchCriteria[filter_groups][0][filters][0][field]=entity_id&searchCriteria[filter_groups][0][filters][0][value]=2&searchCriteria[filter_groups][0][filters][0][condition_type]=gt&searchCriteria[filter_groups][1][filters][0][field]=sku&searchCriteria[filter_groups][1][filters][0][value]=S-3&searchCriteria[filter_groups][1][filters][1][field]=t&searchCriteria[filter_groups][1][filters][1][value]=b&searchCriteria[sortOrders][0][field]=entity_id&searchCriteria[sortOrders][0][direction]=ASC&searchCriteria[pageSize]=2&searchCriteria[currentPage]=2");
+        let c = parse(
+            "searchCriteria[filter_groups][0][filters][0][field]=entity_id&searchCriteria[filter_groups][0][filters][0][value]=2&searchCriteria[filter_groups][0][filters][0][condition_type]=gt&searchCriteria[filter_groups][1][filters][0][field]=sku&searchCriteria[filter_groups][1][filters][0][value]=S-3&searchCriteria[filter_groups][1][filters][1][field]=t&searchCriteria[filter_groups][1][filters][1][value]=b&searchCriteria[sortOrders][0][field]=entity_id&searchCriteria[sortOrders][0][direction]=ASC&searchCriteria[pageSize]=2&searchCriteria[currentPage]=2",
+        );
         let f = run(&rows, &c, false, None).unwrap();
         // > 2 AND (sku = S-3 OR t = b) → 3, 4, 6; page 2 of size 2 → [6].
         assert_eq!(f.total, 3);
@@ -394,7 +406,10 @@ mod tests {
         let mut past = c.clone();
         past.current_page = Some(9);
         assert!(run(&rows, &past, false, None).unwrap().items.is_empty());
-        assert_eq!(run(&rows, &past, true, None).unwrap().items, vec![rows[5].clone()]);
+        assert_eq!(
+            run(&rows, &past, true, None).unwrap().items,
+            vec![rows[5].clone()]
+        );
         assert!(like("Hello World", "%wor_d"));
     }
 }
