@@ -269,3 +269,36 @@ fn event_and_webhook_samples_parse() {
     let ims: Value = serde_json::from_str(&read("ims-token-response.json")).unwrap();
     assert_eq!(ims["expires_in"], 86399);
 }
+
+/// The documented IMS token response, served from 127.0.0.1, goes through the oauth2 client.
+#[tokio::test]
+async fn ims_token_sample_is_read_through_oauth2() {
+    use ml_connector::adobe::ImsCredentials;
+    use ml_connector::adobe::auth::ImsTokenSource;
+    use ml_connector::http::TokenSource;
+    use secrecy::ExposeSecret;
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/ims/token/v3"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("commerce.accs"))
+        .and(body_string_contains("client_id=my-client"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(read("ims-token-response.json"), "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let src = ImsTokenSource::new(
+        ImsCredentials::new("my-client", "my-secret", "ORG@AdobeOrg")
+            .token_url(format!("{}/ims/token/v3", server.uri())),
+    )
+    .unwrap();
+    let tok = src.fetch(None).await.unwrap();
+    assert_eq!(tok.secret.expose_secret(), "{ACCESS_TOKEN}");
+    assert_eq!(tok.expires_in, std::time::Duration::from_secs(86_399));
+}

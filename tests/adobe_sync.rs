@@ -530,6 +530,12 @@ async fn faults_are_retried_through_the_kernel() {
     let statuses: Vec<u16> = sim.requests().iter().map(|r| r.status).collect();
     assert_eq!(&statuses[..4], &[503, 0, 429, 200]);
 
+    // Latency.
+    sim.inject(Fault::Latency(Duration::from_millis(150)), 1);
+    let t = Instant::now();
+    assert!(src.fetch("customers", "1").await.unwrap().is_some());
+    assert!(t.elapsed() >= Duration::from_millis(150));
+
     // Faults beyond the attempt cap: the stream ends with an error naming the operation.
     sim.inject(Fault::ServerError(500), 10);
     let mut s = src.changes("orders", None);
@@ -575,4 +581,49 @@ async fn companies_are_swept_by_id_and_the_sweep_restarts_after_completion() {
             .is_err()
     );
     let _ = Condition::Eq;
+}
+
+#[tokio::test]
+async fn mutations_on_every_request_lose_nothing() {
+    let sim = AdobeSim::start(AdobeSimConfig {
+        seed: 11,
+        ..AdobeSimConfig::with_orders(600)
+    })
+    .await
+    .unwrap();
+    sim.set_mutations_per_request(3);
+    let lag = Duration::from_secs(1);
+    let src = AdobeSource::new(
+        sim.paas_config("default")
+            .page_size(40)
+            .settle_lag(lag)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut acked = Acked::default();
+    let mut cursor = None;
+    let mut pages = src.changes("orders", None);
+    while let Some(p) = pages.try_next().await.unwrap() {
+        acked.ack(&p);
+        cursor = p.cursor.clone();
+    }
+    drop(pages);
+    sim.set_mutations_per_request(0);
+    tokio::time::sleep(lag + Duration::from_millis(1_100)).await;
+    let rest: Vec<_> = src.changes("orders", cursor).try_collect().await.unwrap();
+    for p in &rest {
+        acked.ack(p);
+    }
+    assert!(
+        acked.seen.values().all(|n| *n == 1),
+        "a version delivered twice"
+    );
+    for (id, v) in sim.order_versions() {
+        assert!(
+            acked.seen.contains_key(&(id.clone(), v.clone())),
+            "{id} at {v} missing"
+        );
+    }
+    assert!(acked.seen.len() > 600, "the store changed during the read");
 }

@@ -254,15 +254,20 @@ impl Shared {
             self.stats.ignored.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        let stream = t.stream.clone();
         match self.tx.try_send(t) {
             Ok(()) => {
                 self.stats.enqueued.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                let why = match e {
+                    mpsc::error::TrySendError::Full(_) => "full",
+                    mpsc::error::TrySendError::Closed(_) => "closed",
+                };
                 tracing::warn!(
-                    stream = %match &e { mpsc::error::TrySendError::Full(t) | mpsc::error::TrySendError::Closed(t) => t.stream.clone() },
-                    "trigger queue full or closed; the change is left to the next poll"
+                    %stream,
+                    "trigger queue {why}; the change is left to the next poll"
                 );
             }
         }
