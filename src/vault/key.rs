@@ -64,12 +64,20 @@ impl MasterKey {
     /// whitespace ignored). `source` names where the text came from (e.g. the environment
     /// variable) so the error can say what to fix; the text itself never appears in errors.
     pub fn from_base64(text: &str, source: &str) -> Result<Self> {
+        Self::decode(
+            text,
+            source,
+            "it must be 32 random bytes encoded as base64 (44 characters), e.g. the output of \
+             `openssl rand -base64 32`",
+        )
+    }
+
+    fn decode(text: &str, source: &str, expected: &str) -> Result<Self> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err(Error::config(
                 source,
-                "the master key is empty; generate one with `openssl rand -base64 32` \
-                 (or MasterKey::generate) and put the output here",
+                format!("the master key is empty; {expected}"),
             ));
         }
         let decoded = STANDARD
@@ -79,24 +87,24 @@ impl MasterKey {
             .map_err(|_| {
                 Error::config(
                     source,
-                    "the master key is not valid base64; it must be 32 random bytes encoded \
-                     as base64 (44 characters), e.g. the output of `openssl rand -base64 32`",
+                    format!("the master key is not valid base64; {expected}"),
                 )
             })?;
         Self::from_slice(&decoded, source)
     }
 
     fn from_slice(bytes: &[u8], source: &str) -> Result<Self> {
-        let array: Zeroizing<[u8; KEY_LEN]> = bytes.try_into().map(Zeroizing::new).map_err(|_| {
-            Error::config(
-                source,
-                format!(
-                    "the master key is {} bytes long but must be exactly {KEY_LEN}; \
+        let array: Zeroizing<[u8; KEY_LEN]> =
+            bytes.try_into().map(Zeroizing::new).map_err(|_| {
+                Error::config(
+                    source,
+                    format!(
+                        "the master key is {} bytes long but must be exactly {KEY_LEN}; \
                      generate one with `openssl rand -base64 32`",
-                    bytes.len()
-                ),
-            )
-        })?;
+                        bytes.len()
+                    ),
+                )
+            })?;
         Ok(Self::from_bytes(*array))
     }
 
@@ -115,17 +123,19 @@ impl MasterKey {
         if bytes.len() == KEY_LEN {
             return Self::from_slice(&bytes, &source);
         }
+        let expected = format!(
+            "the file ({} bytes) must hold exactly {KEY_LEN} raw bytes or the key in base64; \
+             create one with `openssl rand -base64 32 > {}` and `chmod 600` it",
+            bytes.len(),
+            path.display()
+        );
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             Error::config(
                 &source,
-                format!(
-                    "the file is {} bytes of binary data; it must hold exactly {KEY_LEN} raw \
-                     bytes or the key in base64",
-                    bytes.len()
-                ),
+                format!("binary data of the wrong length; {expected}"),
             )
         })?;
-        Self::from_base64(text, &source)
+        Self::decode(text, &source, &expected)
     }
 
     /// Loads the key from the process environment: [`MASTER_KEY_ENV`] (base64) if set,

@@ -25,7 +25,9 @@ pub trait VaultStore: Send + Sync {
     /// Replaces several envelopes at once (used by rotation). The default stores them one by
     /// one; backends that can, do it atomically.
     fn put_all(&self, entries: &[(String, String)]) -> Result<()> {
-        entries.iter().try_for_each(|(id, sealed)| self.put(id, sealed))
+        entries
+            .iter()
+            .try_for_each(|(id, sealed)| self.put(id, sealed))
     }
     /// Where the envelopes live, for error messages (`memory`, a file path).
     fn location(&self) -> String;
@@ -53,7 +55,12 @@ impl MemoryStore {
 
 impl VaultStore for MemoryStore {
     fn get(&self, id: &str) -> Result<Option<String>> {
-        Ok(self.entries.lock().map_err(|_| poisoned())?.get(id).cloned())
+        Ok(self
+            .entries
+            .lock()
+            .map_err(|_| poisoned())?
+            .get(id)
+            .cloned())
     }
     fn put(&self, id: &str, sealed: &str) -> Result<()> {
         let mut entries = self.entries.lock().map_err(|_| poisoned())?;
