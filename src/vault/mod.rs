@@ -55,6 +55,11 @@ pub use store::{FileStore, MemoryStore, VaultStore};
 
 use crate::error::{Error, Result};
 
+// The examples in docs/vault.md are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/vault.md")]
+struct VaultGuideExamples;
+
 /// Environment variable naming the vault file used by [`Vault::from_env`].
 pub const VAULT_PATH_ENV: &str = "ML_CONNECTOR_VAULT_PATH";
 
@@ -318,7 +323,9 @@ impl Vault {
     pub fn stale_ids(&self) -> Result<Vec<String>> {
         let mut stale = Vec::new();
         for id in self.store.list()? {
-            let sealed = self.store.get(&id)?.unwrap_or_default();
+            let Some(sealed) = self.store.get(&id)? else {
+                continue; // deleted meanwhile
+            };
             if envelope::key_id(&sealed) != Some(self.key.id()) {
                 stale.push(id);
             }
