@@ -34,10 +34,6 @@
 //!
 //! See `docs/vault.md` for key handling, rotation and the threat model.
 
-// `crate::Error` is large (its biggest variant is ~128 bytes); its size is error.rs's concern,
-// not this module's, and vault calls are rare (start-up, admin), so the lint is silenced here.
-#![allow(clippy::result_large_err)]
-
 mod envelope;
 mod key;
 mod store;
