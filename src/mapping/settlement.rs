@@ -72,11 +72,19 @@ impl fmt::Display for Period {
     }
 }
 
-/// Accumulates one journal's lines: net amount per (role, account), in first-seen order.
-struct LineSet {
+/// A role and its account: one potential journal line. Rows refer to slots by index.
+struct Slot {
+    role: String,
+    account: AccountRef,
+    receivable: bool,
+}
+
+/// Accumulates one journal's lines: net amount per slot, in first-seen order, then extra lines.
+struct LineSet<'a> {
     currency: Currency,
-    order: Vec<(String, AccountRef)>,
-    acc: HashMap<(String, AccountRef), Acc>,
+    slots: &'a [Slot],
+    order: Vec<usize>,
+    acc: Vec<Option<Acc>>,
     extra: Vec<JournalLine>,
 }
 
@@ -87,25 +95,27 @@ struct Acc {
     descriptions: BTreeSet<String>,
 }
 
-impl LineSet {
-    fn new(currency: Currency) -> Self {
+impl<'a> LineSet<'a> {
+    fn new(currency: Currency, slots: &'a [Slot]) -> Self {
         Self {
             currency,
+            slots,
             order: Vec::new(),
-            acc: HashMap::new(),
+            acc: (0..slots.len()).map(|_| None).collect(),
             extra: Vec::new(),
         }
     }
 
-    fn add_row(&mut self, role: &str, account: &AccountRef, row: &SettlementRow) {
-        let k = (role.to_string(), account.clone());
-        let e = self.acc.entry(k.clone()).or_insert_with(|| {
-            self.order.push(k);
+    fn add_row(&mut self, slot: usize, row: &SettlementRow) {
+        let e = self.acc[slot].get_or_insert_with(|| {
+            self.order.push(slot);
             Acc::default()
         });
         e.net += row.amount;
         e.rows += 1;
-        e.descriptions.insert(row.amount_description.clone());
+        if !e.descriptions.contains(&row.amount_description) {
+            e.descriptions.insert(row.amount_description.clone());
+        }
     }
 
     /// A single line: `amount` > 0 is a credit, < 0 a debit; zero adds nothing.
@@ -117,17 +127,22 @@ impl LineSet {
 
     fn into_lines(mut self) -> Vec<JournalLine> {
         let mut out = Vec::with_capacity(self.order.len() + self.extra.len());
-        for k in &self.order {
-            let a = self.acc.remove(k).expect("accumulated");
+        for &slot in &self.order {
+            let a = self.acc[slot].take().expect("accumulated");
             let descs: Vec<&str> = a.descriptions.iter().map(String::as_str).collect();
             let description = format!(
                 "{} — {} ({} row{})",
-                k.0,
+                self.slots[slot].role,
                 descs.join(", "),
                 a.rows,
                 if a.rows == 1 { "" } else { "s" }
             );
-            if let Some(l) = line(&self.currency, &k.1, a.net, description) {
+            if let Some(l) = line(
+                &self.currency,
+                &self.slots[slot].account,
+                a.net,
+                description,
+            ) {
                 out.push(l);
             }
         }
@@ -221,41 +236,67 @@ pub fn settlement_journals(
                 .find(|m| !m.trim().is_empty())
         })
         .unwrap_or_default();
-    let row_mp = |r: &SettlementRow| -> String {
-        r.marketplace_name
-            .clone()
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or_else(|| settlement_mp.clone())
-    };
     let mp_opt = |m: &str| (!m.is_empty()).then_some(m.to_string());
 
-    // Guard 2: every row classified, every role with an account.
-    let mut roles: Vec<(&str, AccountRef)> = Vec::with_capacity(s.rows.len());
+    // Guard 2: every row classified, every role with an account. Classification is cached per
+    // distinct (transaction-type, amount-type, amount-description, marketplace) and accounts per
+    // (role, marketplace): settlements repeat a handful of row kinds thousands of times.
+    let mut kinds: HashMap<(&str, &str, &str, &str), Option<usize>> = HashMap::new();
+    let mut slot_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut row_slots: Vec<usize> = Vec::with_capacity(s.rows.len());
     let mut unmapped: BTreeMap<(String, String, String, String), (usize, Decimal)> =
         BTreeMap::new();
     let mut missing_roles: BTreeSet<String> = BTreeSet::new();
     for r in &s.rows {
-        let mp = row_mp(r);
-        match accounts.classify(r, &mp) {
-            Some(role) => match accounts.account(role, mp_opt(&mp).as_deref()) {
-                Some(acc) => roles.push((role, acc)),
-                None => {
-                    missing_roles.insert(role.to_string());
-                    roles.push((role, AccountRef::default()));
-                }
-            },
+        let mp: &str = r
+            .marketplace_name
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or(&settlement_mp);
+        let kind = (
+            r.transaction_type.as_str(),
+            r.amount_type.as_str(),
+            r.amount_description.as_str(),
+            mp,
+        );
+        let slot = match kinds.get(&kind) {
+            Some(slot) => *slot,
+            None => {
+                let slot = accounts.classify(r, mp).map(|role| {
+                    *slot_of.entry((role, mp)).or_insert_with(|| {
+                        let account = accounts
+                            .account(role, (!mp.is_empty()).then_some(mp))
+                            .unwrap_or_else(|| {
+                                missing_roles.insert(role.to_string());
+                                AccountRef::default()
+                            });
+                        slots.push(Slot {
+                            role: role.to_string(),
+                            account,
+                            receivable: settings.receivable_roles.iter().any(|x| x == role),
+                        });
+                        slots.len() - 1
+                    })
+                });
+                kinds.insert(kind, slot);
+                slot
+            }
+        };
+        match slot {
+            Some(slot) => row_slots.push(slot),
             None => {
                 let e = unmapped
                     .entry((
                         r.amount_description.clone(),
                         r.transaction_type.clone(),
                         r.amount_type.clone(),
-                        mp,
+                        mp.to_string(),
                     ))
                     .or_default();
                 e.0 += 1;
                 e.1 += r.amount;
-                roles.push(("", AccountRef::default()));
+                row_slots.push(usize::MAX);
             }
         }
     }
@@ -328,9 +369,14 @@ pub fn settlement_journals(
         .map(|e| Period::of(e.date_naive()))
         .filter(|p| *p > last_row_period)
         .unwrap_or(last_row_period);
-    let mut periods: BTreeSet<Period> = row_periods.iter().copied().collect();
-    periods.insert(closing);
-    let periods: Vec<Period> = periods.into_iter().collect();
+    let mut rows_by_period: BTreeMap<Period, Vec<usize>> = BTreeMap::new();
+    for (i, p) in row_periods.iter().enumerate() {
+        rows_by_period.entry(*p).or_default().push(i);
+    }
+    let mut periods: Vec<Period> = rows_by_period.keys().copied().collect();
+    if !rows_by_period.contains_key(&closing) {
+        periods.push(closing);
+    }
     let carry = if periods.len() > 1 {
         Some(accounts.require(record, &settings.carry_forward_role, mp_main.as_deref())?)
     } else {
@@ -348,7 +394,7 @@ pub fn settlement_journals(
     } else {
         (None, None)
     };
-    let mut remaining: HashMap<String, Decimal> = HashMap::new();
+    let mut remaining: HashMap<&str, Decimal> = HashMap::new();
 
     let external_id = ids::settlement(sid);
     let daybook = settings
@@ -367,24 +413,26 @@ pub fn settlement_journals(
     let mut journals = Vec::with_capacity(n);
     for (pi, period) in periods.iter().enumerate() {
         let last = pi + 1 == n;
-        let mut set = LineSet::new(currency.clone());
+        let mut set = LineSet::new(currency.clone(), &slots);
         let mut period_net = Decimal::ZERO;
         // order-id → collected amount of receivable-role rows (Mode B).
-        let mut collected: BTreeMap<String, Decimal> = BTreeMap::new();
-        for (i, r) in s.rows.iter().enumerate() {
-            if row_periods[i] != *period {
-                continue;
-            }
+        let mut collected: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for &i in rows_by_period
+            .get(period)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let r = &s.rows[i];
             period_net += r.amount;
-            let (role, acc) = &roles[i];
+            let slot = row_slots[i];
             if mode_b
-                && settings.receivable_roles.iter().any(|x| x == role)
+                && slots[slot].receivable
                 && let Some(order) = r.order_id.as_deref().filter(|o| !o.trim().is_empty())
             {
-                *collected.entry(order.to_string()).or_default() += r.amount;
+                *collected.entry(order).or_default() += r.amount;
                 continue;
             }
-            set.add_row(role, acc, r);
+            set.add_row(slot, r);
         }
         if mode_b {
             let (ar, var) = (
@@ -393,10 +441,10 @@ pub fn settlement_journals(
             );
             for (order, amount) in collected {
                 let item = open_items
-                    .get(&order)
+                    .get(order)
                     .filter(|it| &it.open.currency == currency);
                 let left = remaining
-                    .entry(order.clone())
+                    .entry(order)
                     .or_insert_with(|| item.map_or(Decimal::ZERO, |it| it.open.amount));
                 let applied =
                     if !left.is_zero() && left.is_sign_positive() == amount.is_sign_positive() {
@@ -414,7 +462,7 @@ pub fn settlement_journals(
                     );
                 }
                 let unmatched = amount - applied;
-                let why = match open_items.get(&order) {
+                let why = match open_items.get(order) {
                     None => "no open item".to_string(),
                     Some(it) if &it.open.currency != currency => {
                         format!("open item {} is in {}", it.reference, it.open.currency)
