@@ -131,7 +131,7 @@ pub use settings::{
     PostingMode, SettlementSettings, ShippingPolicy, StockBasis, TaxPolicy,
 };
 pub use settlement::{Period, map_settlement, settlement_journals};
-pub use snapshots::{OnHand, OpenItem, OpenItems};
+pub use snapshots::{OnHand, OpenItem, OpenItems, StockKey};
 
 use crate::Mapper;
 use crate::error::{Context, Error, Result};

@@ -364,7 +364,7 @@ impl MapSettings {
                 ));
             }
             for (other_kind, q) in &prefixes[i + 1..] {
-                if q.to_ascii_uppercase() == p.to_ascii_uppercase() {
+                if q.eq_ignore_ascii_case(p) {
                     return Err(Error::config(
                         format!("mapping.customer_prefixes.{other_kind}"),
                         format!("prefix `{q}` is also used for {kind}: give each kind its own"),

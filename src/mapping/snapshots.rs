@@ -51,17 +51,18 @@ impl OpenItems {
     }
 }
 
-/// ERP on-hand quantities by (item, site, location). A `None` location is the site's total.
+/// Where stock is: `(item, site, location)`; a `None` location is the site's total.
+pub type StockKey = (String, String, Option<String>);
+
+/// ERP on-hand quantities by [`StockKey`].
 #[derive(Debug, Clone, Default)]
 pub struct OnHand {
-    qty: Arc<HashMap<(String, String, Option<String>), Decimal>>,
+    qty: Arc<HashMap<StockKey, Decimal>>,
 }
 
 impl OnHand {
     /// From `((item, site, location), quantity)` pairs.
-    pub fn new(
-        levels: impl IntoIterator<Item = ((String, String, Option<String>), Decimal)>,
-    ) -> Self {
+    pub fn new(levels: impl IntoIterator<Item = (StockKey, Decimal)>) -> Self {
         Self {
             qty: Arc::new(levels.into_iter().collect()),
         }

@@ -398,8 +398,10 @@ pub fn account_map() -> AccountMap {
 /// The context most tests use: the fixture crosswalk validated against the fixture item master,
 /// the fixture account map, default settings with site `10-100`.
 pub fn ctx() -> MapContext {
-    let mut settings = ml_connector::mapping::MapSettings::default();
-    settings.default_site = Some("10-100".into());
+    let settings = ml_connector::mapping::MapSettings {
+        default_site: Some("10-100".into()),
+        ..Default::default()
+    };
     MapContext::builder()
         .skus(crosswalk())
         .accounts(account_map())
