@@ -8,7 +8,7 @@
 //! optional per-marketplace overrides.
 //!
 //! A row no rule matches is never guessed: the settlement is held with an
-//! [`Error::Data`](crate::Error::Data) naming the amount-description and the account map to fix.
+//! [`Error::Data`] naming the amount-description and the account map to fix.
 //!
 //! ```toml
 //! defaults = true                     # append the built-in rules after the rules below

@@ -9,7 +9,7 @@
 //!
 //! When an item master is loaded ([`SkuCrosswalk::with_item_master`]) every result — explicit
 //! entries too — must be a known QAD item; a SKU that resolves to none is an
-//! [`Error::Data`](crate::Error::Data) naming the record, the SKU, the candidates tried and the
+//! [`Error::Data`] naming the record, the SKU, the candidates tried and the
 //! crosswalk to fix. Without an item master the first candidate is taken unvalidated (QAD then
 //! refuses unknown items when the order is posted); load the item master in production.
 //!

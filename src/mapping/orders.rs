@@ -13,7 +13,7 @@
 //!   guessed.
 //! * **SKUs** go through the crosswalk; any unknown SKU holds the order with an error naming it.
 //! * **Discounts**, **shipping** and **tax** follow [`DiscountPolicy`], [`ShippingPolicy`] and
-//!   [`TaxPolicy`](super::TaxPolicy).
+//!   [`TaxPolicy`].
 
 use std::collections::HashSet;
 use std::fmt;

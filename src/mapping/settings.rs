@@ -448,6 +448,31 @@ mod tests {
         assert_eq!(s.settlement.mode, PostingMode::OpenItems);
         assert_eq!(s.settlement.clearing_role, "AMZ_CLEARING");
         assert_eq!(s.customer_code_max_len, 8);
+
+        // The example of docs/settlement-accounting.md §5.
+        let s = MapSettings::from_toml_str(
+            r#"
+            [settlement]
+            mode = "summary"
+            daybook = "AMZ"
+            daybooks = { "amazon.de" = "AMZDE" }
+            clearing_role = "AMZ_CLEARING"
+            carry_forward_role = "AMZ_CARRY_FWD"
+            reserve_role = "AMZ_RESERVE"
+            variance_role = "VARIANCE"
+            receivable_role = "AR_AMZ"
+            receivable_roles = ["SALES_AMZ", "SHIP_INC_AMZ", "PROMO_AMZ", "REFUND_AMZ", "TAX_PAYABLE"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            s.settlement,
+            SettlementSettings {
+                daybook: Some("AMZ".into()),
+                daybooks: [("amazon.de".to_string(), "AMZDE".to_string())].into(),
+                ..SettlementSettings::default()
+            }
+        );
     }
 
     #[test]
