@@ -932,3 +932,44 @@ fn financial_transactions_have_no_default_mapping() {
     assert!(matches!(e, Error::Unsupported { .. }), "{e}");
     assert!(e.to_string().contains("amazon/transactions/T-1"));
 }
+
+#[test]
+fn invoice_line_ids_never_clash_with_order_row_parents() {
+    // Invoice item ids come from their own sequence: here the tee's invoice row happens to have
+    // id "5", the order row id of the bundle parent its components point at. Not a double count.
+    let mut r = adobe_invoice_record();
+    if let RecordBody::Invoice(i) = &mut r.body {
+        for l in &mut i.lines {
+            l.line_id = format!("10{}", l.line_id);
+        }
+        let tee = i
+            .lines
+            .iter_mut()
+            .find(|l| l.sku == "WS12-M-Orange")
+            .unwrap();
+        tee.line_id = "5".into();
+        assert!(
+            i.lines
+                .iter()
+                .any(|l| l.parent_line_id.as_deref() == Some("5"))
+        );
+    }
+    let docs = DefaultMapper.map(&r, &ctx()).unwrap();
+    assert_eq!(docs.len(), 1);
+
+    // The bundle's own order row invoiced next to its components is a double count.
+    let mut r = adobe_invoice_record();
+    if let RecordBody::Invoice(i) = &mut r.body {
+        let mut kit = i.lines[0].clone();
+        kit.line_id = "105".into();
+        kit.order_line_id = Some("5".into());
+        kit.sku = "24-WG080-24-WG084-24-WG088-24-WG082-blue-24-WG086".into();
+        kit.unit_price = dec("68");
+        kit.row_total = dec("68");
+        kit.role = LineRole::BundleKit;
+        i.lines.push(kit);
+        i.totals.subtotal += dec("68");
+    }
+    let (_, message, _) = data_error(DefaultMapper.map(&r, &ctx()).unwrap_err());
+    assert!(message.contains("counted twice"), "{message}");
+}

@@ -38,6 +38,10 @@ fn half_cent() -> Decimal {
 
 /// Checks the lines of an order, invoice or credit memo against each other and the subtotal.
 ///
+/// A line's `parent_line_id` is compared with the other lines' order-line ids: `order_line_id`
+/// for invoice and credit-memo lines (whose parent reference is the parent's *order* row, as
+/// Adobe Commerce links invoice rows to order rows), `line_id` for order lines.
+///
 /// # Errors
 /// [`Error::Data`] naming `record` and what is wrong: duplicate line ids, a line emitted together
 /// with its parent (counted twice), a non-positive quantity, a negative price or discount, a
@@ -60,9 +64,13 @@ pub fn check_lines(
             ));
         }
     }
+    let order_rows: HashSet<&str> = lines
+        .iter()
+        .map(|l| l.order_line_id.as_deref().unwrap_or(&l.line_id))
+        .collect();
     for l in lines {
         if let Some(parent) = l.parent_line_id.as_deref()
-            && ids.contains(parent)
+            && order_rows.contains(parent)
         {
             return Err(Error::data(
                 record,
