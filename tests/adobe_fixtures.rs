@@ -74,6 +74,9 @@ fn order_sample_maps_to_lines_that_reconcile_with_the_subtotal() {
     assert_eq!(o.totals.subtotal, dec("160"));
     assert_eq!(total, dec("160"));
     convert::reconcile("adobe/orders/1:000000003", &o.lines, &o.totals).unwrap();
+    // The default mappers' guard (no parent and child both present, row = qty × price) agrees.
+    ml_connector::mapping::check_lines(&"adobe/orders/1:000000003", "order", &o.lines, &o.totals)
+        .unwrap();
 
     // simple, downloadable, 4 bundle components (the generated bundle SKU dropped), the
     // configurable parent (its price-0 child dropped).
@@ -164,6 +167,8 @@ fn invoice_sample_counts_each_unit_once_with_and_without_its_order() {
     for inv in [&with, &without] {
         assert_eq!(inv.lines.len(), 7);
         convert::reconcile("adobe/invoices/3", &inv.lines, &inv.totals).unwrap();
+        ml_connector::mapping::check_lines(&"adobe/invoices/3", "invoice", &inv.lines, &inv.totals)
+            .unwrap();
         assert_eq!(inv.order_entity_id, "3");
         assert_eq!(inv.state, ml_connector::model::InvoiceState::Paid);
     }

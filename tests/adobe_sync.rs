@@ -11,6 +11,7 @@ use ml_connector::adobe::convert;
 use ml_connector::adobe::{AdobeClient, AdobeSource, Condition, Direction, SearchCriteria};
 use ml_connector::core::Cursor;
 use ml_connector::http::RetryPolicy;
+use ml_connector::mapping::check_lines;
 use ml_connector::model::{RecordBody, RefundMethod};
 use ml_connector::sandbox::adobe::{AdobeSim, AdobeSimConfig, Fault};
 
@@ -244,6 +245,8 @@ async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
             match &r.body {
                 RecordBody::Order(o) => {
                     convert::reconcile(&r.key.to_string(), &o.lines, &o.totals).unwrap();
+                    // The default mappers' guard accepts the adapter's lines.
+                    check_lines(&r.key, "order", &o.lines, &o.totals).unwrap();
                     if let Some(b) = &o.base_totals {
                         base_currency_orders += 1;
                         // Base-currency totals are self-consistent and not mixed with order
@@ -264,6 +267,7 @@ async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
                 }
                 RecordBody::Invoice(i) => {
                     convert::reconcile(&r.key.to_string(), &i.lines, &i.totals).unwrap();
+                    check_lines(&r.key, "invoice", &i.lines, &i.totals).unwrap();
                     assert!(i.order_number.is_some(), "enriched with its order");
                     *invoices_per_order
                         .entry(i.order_entity_id.clone())
@@ -271,6 +275,7 @@ async fn every_stream_reads_and_reconciles_and_fetch_finds_records() {
                 }
                 RecordBody::CreditMemo(c) => {
                     convert::reconcile(&r.key.to_string(), &c.lines, &c.totals).unwrap();
+                    check_lines(&r.key, "credit memo", &c.lines, &c.totals).unwrap();
                     match c.method {
                         RefundMethod::Online => {
                             online += 1;

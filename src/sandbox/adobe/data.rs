@@ -521,8 +521,10 @@ impl Db {
             Decimal::ZERO
         };
         // Amounts of one counted row: (row, base_row, discount, base_discount, tax, base_tax).
-        let amounts = |base_row: Decimal| {
-            let row = conv(base_row);
+        // As Magento: the unit price is converted, then multiplied (row = price × qty).
+        let amounts = |base_price: Decimal, q: Decimal| {
+            let base_row = base_price * q;
+            let row = conv(base_price) * q;
             let d = round2(row * discount_rate);
             let bd = round2(base_row * discount_rate);
             let t = round2((row - d) * tax_rate);
@@ -575,7 +577,7 @@ impl Db {
                     price,
                 } => {
                     let base = money(*price);
-                    let a = amounts(base * q);
+                    let a = amounts(base, q);
                     counted.push(a);
                     items.push(item(
                         self,
@@ -597,7 +599,7 @@ impl Db {
                     price,
                 } => {
                     let base = money(*price);
-                    let a = amounts(base * q);
+                    let a = amounts(base, q);
                     counted.push(a);
                     let parent = item(
                         self,
@@ -633,7 +635,7 @@ impl Db {
                 } => match fixed_price {
                     Some(fp) => {
                         let base = money(*fp);
-                        let a = amounts(base * q);
+                        let a = amounts(base, q);
                         counted.push(a);
                         let parent = item(self, None, *id, "bundle", sku, name, qty, base, Some(a));
                         let kids: Vec<Value> = children
@@ -658,7 +660,7 @@ impl Db {
                     None => {
                         let kid_amounts: Vec<_> = children
                             .iter()
-                            .map(|(_, _, _, pr)| amounts(money(*pr) * q))
+                            .map(|(_, _, _, pr)| amounts(money(*pr), q))
                             .collect();
                         let base_sum: Decimal = children.iter().map(|c| money(c.3)).sum();
                         let row_sum: Decimal = kid_amounts.iter().map(|a| a.0).sum();
