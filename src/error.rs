@@ -278,10 +278,10 @@ impl Error {
             | Error::Rejected { ctx, .. }
             | Error::PermissionDenied { ctx, .. }
             | Error::Ambiguous { ctx, .. }
-            | Error::Unsupported { ctx, .. } => {
-                if ctx.record.is_none() {
-                    ctx.record = Some(record.to_string());
-                }
+            | Error::Unsupported { ctx, .. }
+                if ctx.record.is_none() =>
+            {
+                ctx.record = Some(record.to_string());
             }
             _ => {}
         }

@@ -24,6 +24,9 @@ pub struct SourceRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
+// Records live in pages of a few hundred and are moved rarely; unboxed variants keep them simple
+// to build and match.
+#[allow(clippy::large_enum_variant)]
 pub enum RecordBody {
     /// A sales order (Adobe Commerce order, Amazon order).
     Order(Order),
