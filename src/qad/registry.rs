@@ -67,6 +67,17 @@ pub struct DomainEntry {
     pub browse: BrowseDef,
 }
 
+/// The browse that lists another browse's fields, used at connect time to check that every
+/// mapped browse field exists on the instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldLookupEntry {
+    /// Use it (when off, or when it answers no rows, browses are checked by sampling a row).
+    pub enabled: bool,
+    /// Logical fields: `browse` (the browse URI filter), `field` (the field name column).
+    pub browse: BrowseDef,
+}
+
 /// Customers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -249,6 +260,8 @@ pub struct Registry {
     pub registry_version: u32,
     /// Domain lookup.
     pub domain: DomainEntry,
+    /// Browse-field lookup.
+    pub field_lookup: FieldLookupEntry,
     /// Customers.
     pub customer: CustomerEntry,
     /// Items.
@@ -317,6 +330,13 @@ impl Default for Registry {
                         ("code", "domainV3.domainCode"),
                         ("entity", "domainV3.entityCode"),
                     ],
+                ),
+            },
+            field_lookup: FieldLookupEntry {
+                enabled: true,
+                browse: browse(
+                    "urn:browse:custom:lookupBrowseFields",
+                    &[("browse", "browseURI"), ("field", "field")],
                 ),
             },
             customer: CustomerEntry {
@@ -535,7 +555,7 @@ impl Registry {
             Error::config(
                 origin,
                 format!(
-                    "{e}; check the key names against docs/qad.md (registry format) — entities are domain, customer, item, sales_order, receivable, credit_note, journal, inventory_adjustment, inventory_level"
+                    "{e}; check the key names against docs/qad.md (registry format) — entities are domain, field_lookup, customer, item, sales_order, receivable, credit_note, journal, inventory_adjustment, inventory_level"
                 ),
             )
         })?;
@@ -605,6 +625,11 @@ impl Registry {
             ));
         }
         check_browse("qad.registry.domain.browse", &self.domain.browse, &["code"])?;
+        check_browse(
+            "qad.registry.field_lookup.browse",
+            &self.field_lookup.browse,
+            &["browse", "field"],
+        )?;
 
         let c = &self.customer;
         check_component("qad.registry.customer.component", &c.component)?;
