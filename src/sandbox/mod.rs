@@ -1,1 +1,2 @@
 //! sandbox
+pub mod qad;
