@@ -363,3 +363,16 @@ async fn bad_credentials_fail_connect_with_the_fix() {
     assert!(e.to_string().contains("qad.auth.client_id"), "{e}");
     assert!(sim.write_requests().is_empty());
 }
+
+#[test]
+fn docs_appendix_is_the_default_registry() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/qad.md")).unwrap();
+    let start = doc.rfind("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let r = Registry::from_toml_overrides(&doc[start..end]).unwrap();
+    assert_eq!(
+        r,
+        Registry::default(),
+        "docs/qad.md appendix is out of date"
+    );
+}

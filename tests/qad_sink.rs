@@ -563,3 +563,51 @@ async fn http_basic_works_without_a_token() {
     );
     assert!(e.to_string().contains("qad.auth.password"), "{e}");
 }
+
+#[tokio::test]
+async fn unknown_item_from_the_line_flow_and_a_partial_order_is_resumed() {
+    let sim = seeded().await;
+    // Without a readable item component the sink cannot pre-check: QAD's fieldChange answers.
+    sim.remove("api/erp/items");
+    let sink = sink(&sim);
+    let doc = ErpDocument::SalesOrder(order_doc(
+        "adobe:default:order:31",
+        "C100045",
+        "31",
+        vec![
+            line(1, "10-1000", "1", "120", "120"),
+            line(2, "NEW-9", "3", "9", "9"),
+        ],
+    ));
+    match sink.post(&doc).await.unwrap_err() {
+        Error::Rejected { issues, ctx, .. } => {
+            assert_eq!(issues[0].field.as_deref(), Some("itemCode"));
+            assert_eq!(
+                issues[0].message,
+                "Item number does not exist (value `NEW-9`)"
+            );
+            assert_eq!(ctx.record.as_deref(), Some("adobe:default:order:31 line 2"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The header and line 1 are in QAD; find() does not call the order done.
+    assert!(sink.find(&doc).await.unwrap().is_none());
+    // Once the item exists, a replay adds only the missing line.
+    sim.seed_item("NEW-9", "New nine", "EA", dec("9"));
+    let r = sink.post(&doc).await.unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.message.contains("missing lines were added"))
+    );
+    assert_eq!(sim.count(DocumentKind::SalesOrder), 1);
+    let o = sim.order(&r.erp_key).unwrap();
+    let items: Vec<&str> = o["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| s(l, "itemCode"))
+        .collect();
+    assert_eq!(items, ["10-1000", "NEW-9"]);
+    assert!(sink.find(&doc).await.unwrap().is_some());
+}

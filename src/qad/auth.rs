@@ -167,7 +167,7 @@ pub enum QadAuth {
     /// Bearer tokens from the password grant.
     Bearer {
         /// The kernel's bearer hook (token cache inside).
-        hook: BearerAuth,
+        hook: Box<BearerAuth>,
         /// The token source (kept for an explicit login at connect).
         source: Arc<QadTokenSource>,
     },
@@ -198,7 +198,10 @@ impl QadAuth {
                 let source = Arc::new(QadTokenSource::new(cfg, oauth::token_client()?)?);
                 let hook =
                     BearerAuth::new(source.clone(), Duration::from_secs(*refresh_margin_secs));
-                Ok(QadAuth::Bearer { hook, source })
+                Ok(QadAuth::Bearer {
+                    hook: Box::new(hook),
+                    source,
+                })
             }
             QadAuthConfig::Basic { username, password } => {
                 let raw = format!("{username}:{}", password.expose_secret());

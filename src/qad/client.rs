@@ -18,7 +18,7 @@ use super::config::QadConfig;
 use super::registry::{BrowseDef, ComponentDef};
 use super::wire::{BrowsePage, Envelope, QadMessage, is_qad_json, summarize};
 use crate::core::EntityAccess;
-use crate::error::{Context, Error, ErrorKind, Result};
+use crate::error::{Context, Error, Result};
 use crate::http::{HttpClient, PageOf, RetryPolicy, paginate};
 
 /// A browse row: flat dotted keys.
@@ -406,7 +406,9 @@ impl QadClient {
             .iter()
             .map(|k| (k.as_str(), "__probe__".to_string()))
             .collect();
-        q.push(("viewUri", view_uri.to_string()));
+        if !view_uri.is_empty() {
+            q.push(("viewUri", view_uri.to_string()));
+        }
         let req = self.request(Method::GET, path, &q, None)?;
         let resp = self
             .http
@@ -498,9 +500,4 @@ impl QadClient {
 /// `true` when `e` says the outcome of a write is unknown.
 pub fn is_ambiguous(e: &Error) -> bool {
     matches!(e, Error::Ambiguous { .. })
-}
-
-/// `true` when `e` is a transient failure (retry later).
-pub fn is_transient(e: &Error) -> bool {
-    e.kind() == ErrorKind::Transient
 }

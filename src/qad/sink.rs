@@ -47,6 +47,9 @@ pub struct ConnectReport {
     pub capabilities: Capabilities,
     /// Access to the inventory *issue* flow (negative adjustments).
     pub inventory_issue: Option<EntityAccess>,
+    /// Whether the item component answers keyed reads (used to check order lines' items before
+    /// a header is written), whatever the item *write* setting.
+    pub item_reads: Option<EntityAccess>,
     /// The setting to fix for each kind that is not available.
     pub settings: BTreeMap<DocumentKind, String>,
     /// Things worth knowing that did not block (unverifiable browses, entity mismatch).
@@ -265,6 +268,16 @@ impl QadSink {
             }
             report.capabilities.entities.insert(kind, access);
         }
+        let item = &reg.item.component;
+        report.item_reads = Some(
+            self.probe_cached(
+                &mut probe_cache,
+                &item.path,
+                Some(&item.view_uri),
+                &item.key_params,
+            )
+            .await?,
+        );
         if report
             .capabilities
             .can_write(DocumentKind::InventoryAdjustment)
@@ -860,12 +873,11 @@ impl QadSink {
     async fn post_item(&self, d: &ItemDoc, doc: &ErpDocument) -> Result<Receipt> {
         let c = &self.cfg.registry().item.component;
         let keys = [self.cfg.domain(), d.code.as_str()];
-        if self
+        if !self
             .client
             .get_records(c, &keys, &[], &d.external_id)
             .await?
-            .first()
-            .is_some()
+            .is_empty()
         {
             return Ok(Self::already(Receipt {
                 erp_key: d.code.clone(),
@@ -901,11 +913,7 @@ impl QadSink {
     async fn check_items_exist(&self, d: &SalesOrderDoc, report: &ConnectReport) -> Result<()> {
         // Only when the item component answered at connect: otherwise QAD's own fieldChange
         // reports unknown items.
-        let item_reachable = !matches!(
-            report.capabilities.entities.get(&DocumentKind::Item),
-            Some(EntityAccess::Unavailable(_) | EntityAccess::Forbidden(_))
-        );
-        if !item_reachable {
+        if report.item_reads != Some(EntityAccess::Available) {
             return Ok(());
         }
         let c = &self.cfg.registry().item.component;
