@@ -127,7 +127,8 @@ impl Inner {
         let docs = match self.mapper.map(record, &ctx) {
             Ok(docs) => docs,
             Err(e) => {
-                let detail = serde_json::json!({"error": e.to_string(), "transient": false, "stage": "map"});
+                let detail =
+                    serde_json::json!({"error": e.to_string(), "transient": false, "stage": "map"});
                 if let Err(fatal) = self
                     .audit(
                         &rc.run,
@@ -271,7 +272,8 @@ impl Inner {
             }
             Acquired::Lease(l) => l,
         };
-        let lease_len = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let lease_len =
+            chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
         let margin = (lease_len / 5).min(chrono::Duration::seconds(30));
         // A taken-over claim may hide a post whose completion was lost: ask the ERP first.
         let mut must_find = lease.attempt > 1;
@@ -451,10 +453,7 @@ impl Inner {
         detail["completed"] = completed.into();
         let (stage, message) = if posted_by_us {
             Stats::add(&rc.stats.posted, 1);
-            (
-                AuditStage::Posted,
-                format!("posted as {}", receipt.erp_key),
-            )
+            (AuditStage::Posted, format!("posted as {}", receipt.erp_key))
         } else {
             Stats::add(&rc.stats.skipped, 1);
             detail["reason"] = "found_in_erp".into();

@@ -173,7 +173,10 @@ impl Pipeline {
                 }
             }
             let streams: Vec<&str> = {
-                let mut s: Vec<&str> = letters.iter().map(|l| l.record.key.stream.as_str()).collect();
+                let mut s: Vec<&str> = letters
+                    .iter()
+                    .map(|l| l.record.key.stream.as_str())
+                    .collect();
                 s.sort_unstable();
                 s.dedup();
                 s
@@ -186,7 +189,11 @@ impl Pipeline {
                 started.elapsed(),
                 partial,
             );
-            info!(resolved = report.resolved, still_failing = report.still_failing, "replay finished");
+            info!(
+                resolved = report.resolved,
+                still_failing = report.still_failing,
+                "replay finished"
+            );
             Ok(report)
         }
         .instrument(span)
@@ -248,7 +255,9 @@ impl Pipeline {
             match inner.process_record(rc, &letter.record).await {
                 Processed::Done { .. } => {
                     match inner
-                        .store_op("resolve dead letter", || inner.audit.resolve(key, Utc::now()))
+                        .store_op("resolve dead letter", || {
+                            inner.audit.resolve(key, Utc::now())
+                        })
                         .await
                     {
                         Ok(()) => LetterOutcome::Resolved,

@@ -48,7 +48,9 @@ impl Inner {
             return Ack::Fatal(e);
         }
         match self.process_record(rc, record).await {
-            Processed::Done { posted, skipped } => Ack::Yes(RecordOutcome::Done { posted, skipped }),
+            Processed::Done { posted, skipped } => {
+                Ack::Yes(RecordOutcome::Done { posted, skipped })
+            }
             Processed::Failed(e) => match self.dead_letter(rc, record, &e).await {
                 Ok(()) => Ack::Yes(RecordOutcome::DeadLettered),
                 Err(store) => Ack::Fatal(store),

@@ -340,7 +340,12 @@ mod tests {
             s.next_after(None, t).unwrap().to_rfc3339(),
             "2026-03-01T10:15:00+00:00"
         );
-        let e = Schedule::cron("every five minutes").unwrap_err().to_string();
-        assert!(e.contains("every five minutes") && e.contains("0 */15"), "{e}");
+        let e = Schedule::cron("every five minutes")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("every five minutes") && e.contains("0 */15"),
+            "{e}"
+        );
     }
 }

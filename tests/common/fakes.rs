@@ -94,6 +94,30 @@ pub fn order_record(n: usize) -> SourceRecord {
     }
 }
 
+/// A customer account record.
+pub fn customer_record(n: usize) -> SourceRecord {
+    let created = chrono::DateTime::from_timestamp(1_750_000_000 + n as i64 * 60, 0).unwrap();
+    SourceRecord {
+        key: RecordKey::new(SystemId::Adobe, "customers", n.to_string()),
+        version: created.to_rfc3339(),
+        updated_at: Some(created),
+        raw: serde_json::json!({"id": n, "email": format!("c{n}@example.com"), "firstname": "Ada", "lastname": format!("Customer{n}")}),
+        body: RecordBody::Customer(Customer {
+            id: n.to_string(),
+            email: Some(format!("c{n}@example.com")),
+            first_name: Some("Ada".into()),
+            last_name: Some(format!("Customer{n}")),
+            company: None,
+            billing_address: None,
+            shipping_address: None,
+            tax_id: None,
+            group: None,
+            channel: Some("base".into()),
+            created_at: Some(created),
+        }),
+    }
+}
+
 /// `count` orders numbered from `first`, cut into pages of `page_size`.
 pub fn order_pages(first: usize, count: usize, page_size: usize) -> Vec<Vec<SourceRecord>> {
     (first..first + count)
@@ -123,9 +147,14 @@ pub struct VecSource {
 impl VecSource {
     /// A source named `adobe` with stream `orders`.
     pub fn new(pages: Vec<Vec<SourceRecord>>) -> Self {
+        Self::with_stream("adobe", "orders", pages)
+    }
+
+    /// A source named `name` serving `stream`.
+    pub fn with_stream(name: &str, stream: &str, pages: Vec<Vec<SourceRecord>>) -> Self {
         Self {
-            name: "adobe".into(),
-            stream: "orders".into(),
+            name: name.into(),
+            stream: stream.into(),
             pages,
             fail_after_pages: Mutex::new(None),
             reads: AtomicUsize::new(0),
@@ -206,6 +235,14 @@ pub struct OrderMapper {
 }
 
 impl OrderMapper {
+    /// A mapper that emits a customer before each sales order.
+    pub fn with_customers() -> Self {
+        Self {
+            with_customer: true,
+            ..Self::default()
+        }
+    }
+
     /// Refuses to map `source_id` until [`OrderMapper::accept`] is called.
     pub fn refuse(&self, source_id: &str) {
         self.refuse.lock().unwrap().insert(source_id.to_string());
@@ -219,6 +256,30 @@ impl OrderMapper {
 
 impl Mapper for OrderMapper {
     fn map(&self, record: &SourceRecord, _ctx: &MapContext) -> Result<Vec<ErpDocument>> {
+        if self.refuse.lock().unwrap().contains(&record.key.source_id) {
+            return Err(Error::data(
+                &record.key,
+                "SKU \"SKU-X\" has no QAD item",
+                "add SKU \"SKU-X\" to the SKU crosswalk (skus.toml)",
+            ));
+        }
+        if let RecordBody::Customer(c) = &record.body {
+            return Ok(vec![ErpDocument::Customer(CustomerDoc {
+                external_id: format!("adobe:customer:{}", c.id),
+                code: format!("C{}", c.id),
+                name: format!(
+                    "{} {}",
+                    c.first_name.clone().unwrap_or_default(),
+                    c.last_name.clone().unwrap_or_default()
+                ),
+                email: c.email.clone(),
+                currency: Currency::new("USD").unwrap(),
+                address: None,
+                tax_id: None,
+                is_business: false,
+                credit_terms: None,
+            })]);
+        }
         let RecordBody::Order(order) = &record.body else {
             return Err(Error::data(
                 &record.key,
@@ -226,16 +287,6 @@ impl Mapper for OrderMapper {
                 "route this stream to another mapper",
             ));
         };
-        if self.refuse.lock().unwrap().contains(&record.key.source_id) {
-            return Err(Error::data(
-                &record.key,
-                format!("SKU \"{}\" has no QAD item", order.lines[0].sku),
-                format!(
-                    "add SKU \"{}\" to the SKU crosswalk (skus.toml)",
-                    order.lines[0].sku
-                ),
-            ));
-        }
         let customer = format!("C{}", order.party.customer_id.clone().unwrap_or_default());
         let mut docs = Vec::new();
         if self.with_customer {
@@ -310,6 +361,7 @@ pub struct MemoryErp {
     /// Every successful store, by external id (a double post shows as a count of 2).
     stored: Mutex<HashMap<String, usize>>,
     faults: Mutex<HashMap<String, Fault>>,
+    log: Mutex<Vec<String>>,
     posts: AtomicUsize,
     finds: AtomicUsize,
     delay: Mutex<Duration>,
@@ -357,6 +409,20 @@ impl MemoryErp {
         self.stored.lock().unwrap().clone()
     }
 
+    /// The receipt of the document stored under `external_id`.
+    pub fn receipt(&self, external_id: &str) -> Option<Receipt> {
+        self.docs
+            .lock()
+            .unwrap()
+            .get(external_id)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// External ids in the order they were stored.
+    pub fn store_log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
     /// The document stored under `external_id`.
     pub fn document(&self, external_id: &str) -> Option<ErpDocument> {
         self.docs
@@ -380,6 +446,7 @@ impl MemoryErp {
             doc.external_id().to_string(),
             (doc.clone(), receipt.clone()),
         );
+        self.log.lock().unwrap().push(doc.external_id().to_string());
         *self
             .stored
             .lock()
