@@ -3,7 +3,10 @@
 
 use std::collections::VecDeque;
 
-use futures::stream::{FuturesUnordered, StreamExt};
+use std::sync::Arc;
+
+use futures::stream::StreamExt;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
 
@@ -104,16 +107,18 @@ impl Pipeline {
                 resume_from: resume.clone(),
             });
             info!(resume_from = ?resume.as_ref().map(|c| &c.0), "run started");
-            let rc = RunCtx {
+            let rc = Arc::new(RunCtx {
                 run: run.clone(),
                 stats: Stats::default(),
                 shutdown: shutdown.clone(),
-            };
+            });
             let limit = inner.config.concurrency;
             let mut pages = inner.source.changes(stream, resume);
             let mut acks = AckTracker::default();
             let mut queue: VecDeque<(u64, SourceRecord)> = VecDeque::new();
-            let mut inflight = FuturesUnordered::new();
+            // Record tasks run on their own (so the loop may await a commit while they hold
+            // store connections); dropping the set — a cancelled run — aborts them.
+            let mut inflight: JoinSet<(u64, SourceRecord, Ack)> = JoinSet::new();
             let mut source_done = false;
             let mut stop_starting = false;
             let mut partial: Option<String> = None;
@@ -132,10 +137,11 @@ impl Pipeline {
                         break;
                     };
                     let rspan = info_span!("record", record = %record.key, page = seq + 1);
-                    let rc = &rc;
-                    inflight.push(
+                    let rc = Arc::clone(&rc);
+                    let task_inner = Arc::clone(&self.inner);
+                    inflight.spawn(
                         async move {
-                            let ack = inner.run_record(rc, &record).await;
+                            let ack = task_inner.run_record(&rc, &record).await;
                             (seq, record, ack)
                         }
                         .instrument(rspan),
@@ -147,7 +153,17 @@ impl Pipeline {
                 }
                 tokio::select! {
                     biased;
-                    Some((seq, record, ack)) = inflight.next(), if !inflight.is_empty() => {
+                    Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
+                        let (seq, record, ack) = match joined {
+                            Ok(done) => done,
+                            Err(e) => {
+                                // A panicking mapper or sink: that record is never acknowledged.
+                                warn!(error = %e, "a record task failed; stopping the run");
+                                stop_starting = true;
+                                partial.get_or_insert_with(|| format!("a record task failed: {e}"));
+                                continue;
+                            }
+                        };
                         match ack {
                             Ack::Yes(outcome) => {
                                 inner.emit(&ProgressEvent::RecordFinished {
@@ -216,7 +232,6 @@ impl Pipeline {
                     () = shutdown.requested(), if !stop_starting => {}
                 }
             }
-            drop(inflight);
             let report = rc.stats.report(
                 run.clone(),
                 inner.scope.clone(),
