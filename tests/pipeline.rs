@@ -927,7 +927,7 @@ async fn the_scheduler_runs_on_demand_and_shuts_down() {
     let flow = Flow::new("orders").stage("documents", [Step::sync(&orders, "orders")]);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FlowReport>();
     let handle = Scheduler::new()
-        .add(
+        .add_flow(
             ScheduledFlow::new(flow, Schedule::every(Duration::from_secs(3600)))
                 .jitter(Duration::from_secs(5)),
         )

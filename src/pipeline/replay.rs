@@ -120,7 +120,7 @@ impl Pipeline {
                 .store_op("read dead letters", || inner.audit.dead_letters(&query))
                 .await?;
             if let Some(streams) = &opts.streams {
-                letters.retain(|l| streams.iter().any(|s| *s == l.record.key.stream));
+                letters.retain(|l| streams.contains(&l.record.key.stream));
             }
             if opts.include_resolved {
                 // One replay per record: the newest letter carries the latest payload.

@@ -183,7 +183,7 @@ impl Scheduler {
 
     /// Adds a scheduled flow.
     #[must_use]
-    pub fn add(mut self, flow: ScheduledFlow) -> Self {
+    pub fn add_flow(mut self, flow: ScheduledFlow) -> Self {
         self.flows.push(flow);
         self
     }

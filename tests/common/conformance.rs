@@ -302,7 +302,7 @@ pub async fn audit_append_and_query(a: Arc<dyn AuditSink>) {
     let run2 = RunId::new();
     let t0 = now_us() - chrono::Duration::seconds(30);
     let sec = |s: i64| t0 + chrono::Duration::seconds(s);
-    let events = vec![
+    let events = [
         event(sec(0), &run1, 1, AuditStage::Fetched, serde_json::json!({})),
         event(
             sec(1),
