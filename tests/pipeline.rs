@@ -966,3 +966,65 @@ async fn the_scheduler_runs_on_demand_and_shuts_down() {
         .await
         .expect("shutdown returns");
 }
+
+/// A cron schedule fires on its own; shutdown during a run lets in-flight records finish,
+/// commits what was acknowledged, and reports the run as partial.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_fires_and_shutdown_mid_run_commits_what_was_acknowledged() {
+    let stores = Stores::memory();
+    let sink = Arc::new(MemoryErp::new().with_delay(Duration::from_millis(20)));
+    let mapper = Arc::new(OrderMapper::default());
+    let orders = build(
+        &Arc::new(VecSource::new(order_pages(1, 400, 10))),
+        &mapper,
+        &sink,
+        &stores,
+    )
+    .build()
+    .unwrap();
+    let flow = Flow::new("orders").stage("documents", [Step::sync(&orders, "orders")]);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FlowReport>();
+    let handle = Scheduler::new()
+        .add_flow(ScheduledFlow::new(
+            flow,
+            Schedule::cron("* * * * * *").unwrap(),
+        ))
+        .on_report(move |r| {
+            let _ = tx.send(r.clone());
+        })
+        .spawn();
+    // The every-second cron starts the flow; wait until it is well under way.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while sink.stored_counts().len() < 30 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the cron schedule started the flow");
+    tokio::time::timeout(Duration::from_secs(10), handle.shutdown())
+        .await
+        .expect("graceful shutdown returns");
+    let report = rx.recv().await.expect("the interrupted run reported");
+    let run = &report.runs[0];
+    assert!(
+        run.partial.as_deref().unwrap().contains("shutdown"),
+        "{run}"
+    );
+    assert!(run.posted < 400, "stopped early: {run}");
+    let posted_now = sink.stored_counts().len() as u64;
+    assert_eq!(
+        run.posted, posted_now,
+        "in-flight posts finished and were counted"
+    );
+    // The committed checkpoint covers only acknowledged records.
+    let committed = checkpoint(&orders).await.expect("something was committed");
+    let page = committed.0["page"].as_u64().unwrap() as usize;
+    for n in 1..=(page + 1) * 10 {
+        assert_eq!(
+            sink.stored_counts().get(&order_external_id(n)),
+            Some(&1),
+            "order {n} is before the checkpoint"
+        );
+    }
+    assert!(rx.try_recv().is_err(), "no run starts after shutdown");
+}

@@ -311,7 +311,7 @@ impl Inner {
                     ),
                     "replay the record; if this repeats, raise the pipeline lease or lower the retry policy's delays",
                 );
-                return Err(self.give_up(rc, key, &lease, e).await);
+                return Err(self.give_up(&lease, e).await);
             }
             match self.sink.post(doc).await {
                 Ok(receipt) => {
@@ -390,7 +390,7 @@ impl Inner {
             } else {
                 e
             };
-            return Some(self.give_up(rc, key, lease, e).await);
+            return Some(self.give_up(lease, e).await);
         };
         Stats::add(&rc.stats.retried, 1);
         self.emit(&ProgressEvent::Retrying {
@@ -413,7 +413,7 @@ impl Inner {
     }
 
     /// Releases the claim (so a replay or another worker can take it) and fails the record.
-    async fn give_up(&self, _rc: &RunCtx, _key: &RecordKey, lease: &Lease, e: Error) -> Stop {
+    async fn give_up(&self, lease: &Lease, e: Error) -> Stop {
         match self
             .store_op("release job", || self.dedup.release(lease))
             .await
