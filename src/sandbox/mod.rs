@@ -1,2 +1,3 @@
 //! sandbox
 pub mod adobe;
+pub mod qad;
