@@ -17,11 +17,7 @@ use ml_connector::store::{MemoryAuditSink, SqliteStore, Stores};
 use ml_connector::{AuditSink, Error, Result};
 
 fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        base_delay: Duration::from_millis(2),
-        max_delay: Duration::from_millis(20),
-    }
+    RetryPolicy::with_attempts(4).delays(Duration::from_millis(2), Duration::from_millis(20))
 }
 
 fn build(
@@ -168,11 +164,10 @@ async fn checkpoint_never_passes_an_unacknowledged_record() {
     let sink = Arc::new(MemoryErp::new());
     sink.fault(&order_external_id(15), Fault::Throttle(u32::MAX));
     let p = build(&source, &mapper, &sink, &stores)
-        .retry(RetryPolicy {
-            max_attempts: 1000,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-        })
+        .retry(
+            RetryPolicy::with_attempts(1000)
+                .delays(Duration::from_millis(5), Duration::from_millis(20)),
+        )
         .build()
         .unwrap();
     let (trigger, shutdown) = shutdown_channel();

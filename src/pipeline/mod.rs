@@ -48,10 +48,10 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+pub use crate::http::RetryPolicy;
 pub use flow::{Flow, FlowCheck, FlowReport, Stage, Step};
 pub use replay::{PlannedDocument, ReplayOptions, ReplayReport, ReplayScope};
 pub use report::{ProgressEvent, ProgressFn, RecordOutcome, RunReport};
-pub use retry::RetryPolicy;
 pub use schedule::{RunNow, Schedule, ScheduledFlow, Scheduler, SchedulerHandle};
 pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_channel};
 
