@@ -28,9 +28,6 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-// The error carries its context (operation, status, request id, record) inline: errors are rare
-// next to the network round trips they describe, and inline fields keep matching on them simple.
-#![allow(clippy::result_large_err)]
 
 pub mod core;
 pub mod error;

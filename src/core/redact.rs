@@ -71,7 +71,12 @@ pub fn redact_text(text: &str) -> String {
         let tail = &bytes[i..];
         let mut matched = false;
         for key in SECRET_KEYS {
-            if tail.len() > key.len() && tail[..key.len()].eq_ignore_ascii_case(key) {
+            // `get` rather than indexing: `tail` may hold multi-byte characters (`—`, `ü`).
+            if tail.len() > key.len()
+                && tail
+                    .get(..key.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(key))
+            {
                 let after = &tail[key.len()..];
                 let sep_len = if after.starts_with("\":\"") {
                     3
@@ -129,6 +134,9 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("username=u"));
+        let u = redact_text("rejected — Kunde fehlt: müller; password=ü-geheim, ok");
+        assert!(u.starts_with("rejected — Kunde fehlt: müller;"), "{u}");
+        assert!(!u.contains("geheim"), "{u}");
         let j = redact_text(r#"{"refresh_token":"Atzr|xyz","x":1}"#);
         assert!(!j.contains("Atzr"), "{j}");
     }

@@ -465,7 +465,7 @@ impl<'a> Call<'a> {
                 ),
             });
         }
-        let delay = inner.retry.delay(delays, retry_after);
+        let delay = inner.retry.next_delay(delays, retry_after);
         tracing::warn!(op = %ctx.op, status = ?ctx.status, attempt, delay_ms = delay.as_millis() as u64, "{message}; retrying");
         tokio::time::sleep(delay).await;
         Ok(())

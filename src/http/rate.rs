@@ -167,7 +167,6 @@ impl RateLimits {
         let Some(bucket) = self.bucket(key) else {
             return;
         };
-        let clock = DefaultClock::default();
         loop {
             let limiter = bucket
                 .state
@@ -178,7 +177,7 @@ impl RateLimits {
             match limiter.check() {
                 Ok(()) => return,
                 Err(not_until) => {
-                    let wait = not_until.wait_time_from(clock.now());
+                    let wait = not_until.wait_time_from(limiter.clock().now());
                     tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
                 }
             }

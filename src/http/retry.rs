@@ -4,7 +4,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// How often and how long to retry one call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (default 5).
@@ -60,8 +60,36 @@ impl RetryPolicy {
     /// The next delay: the server's `Retry-After` (capped, plus up to 10 % jitter so waiting
     /// clients do not return in lockstep), else full jitter — uniform in `[0, ceiling]` where the
     /// ceiling doubles per attempt up to `max_delay`.
-    pub(crate) fn delay(&self, ceilings: &mut Ceilings, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn next_delay(
+        &self,
+        ceilings: &mut Ceilings,
+        retry_after: Option<Duration>,
+    ) -> Duration {
         let ceiling = ceilings.next().unwrap_or(self.max_delay);
+        self.jitter(ceiling, retry_after)
+    }
+
+    /// The pause before retry number `retry` (1-based) of work retried outside the HTTP kernel
+    /// (the pipeline's per-document retries): the same full jitter and `Retry-After` rule.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let ceiling = self
+            .ceilings()
+            .nth(retry.saturating_sub(1) as usize)
+            .unwrap_or(self.max_delay);
+        self.jitter(ceiling, retry_after)
+    }
+
+    /// No retries at all.
+    pub fn none() -> Self {
+        Self::with_attempts(1)
+    }
+
+    /// `true` while `failures` so far leave room for another attempt.
+    pub fn allows_retry(&self, failures: u32) -> bool {
+        failures < self.max_attempts
+    }
+
+    fn jitter(&self, ceiling: Duration, retry_after: Option<Duration>) -> Duration {
         match retry_after {
             Some(after) => {
                 let after = after.min(self.max_retry_after);
@@ -139,7 +167,7 @@ mod tests {
         let mut c = p.ceilings();
         let mut maxes = Vec::new();
         for _ in 0..6 {
-            maxes.push(p.delay(&mut c, None));
+            maxes.push(p.next_delay(&mut c, None));
         }
         let caps = [100u64, 200, 400, 800, 1000, 1000];
         for (d, cap) in maxes.iter().zip(caps) {
@@ -151,10 +179,25 @@ mod tests {
     fn retry_after_is_honoured_and_capped() {
         let p = RetryPolicy::default();
         let mut c = p.ceilings();
-        let d = p.delay(&mut c, Some(Duration::from_secs(1)));
+        let d = p.next_delay(&mut c, Some(Duration::from_secs(1)));
         assert!(d >= Duration::from_secs(1) && d <= Duration::from_millis(1100));
-        let d = p.delay(&mut c, Some(Duration::from_secs(3600)));
+        let d = p.next_delay(&mut c, Some(Duration::from_secs(3600)));
         assert!(d <= p.max_retry_after.mul_f64(1.1));
+    }
+
+    #[test]
+    fn stateless_delays_follow_the_same_rule() {
+        let p = RetryPolicy::with_attempts(10)
+            .delays(Duration::from_millis(100), Duration::from_millis(800));
+        for _ in 0..100 {
+            assert!(p.delay(1, None) <= Duration::from_millis(100));
+            assert!(p.delay(3, None) <= Duration::from_millis(400));
+            assert!(p.delay(40, None) <= Duration::from_millis(800));
+            assert!(p.delay(1, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+        }
+        assert!(p.allows_retry(9));
+        assert!(!p.allows_retry(10));
+        assert!(!RetryPolicy::none().allows_retry(1));
     }
 
     #[test]

@@ -1,2 +1,4 @@
 //! sandbox
+pub mod adobe;
 pub mod amazon;
+pub mod qad;

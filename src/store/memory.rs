@@ -121,6 +121,12 @@ impl DedupStore for MemoryDedupStore {
     }
 }
 
+/// Inserts `event` after every event with `at <= event.at` (append order among equal times).
+fn insert_in_time_order(events: &mut Vec<AuditEvent>, event: AuditEvent) {
+    let at = events.partition_point(|e| e.at <= event.at);
+    events.insert(at, event);
+}
+
 /// An in-memory [`AuditSink`].
 #[derive(Debug, Default)]
 pub struct MemoryAuditSink {
@@ -139,12 +145,14 @@ impl MemoryAuditSink {
 impl AuditSink for MemoryAuditSink {
     async fn append(&self, mut event: AuditEvent) -> Result<()> {
         event.detail = crate::core::redact_json(&event.detail);
-        self.events.lock().map_err(poisoned)?.push(event);
+        event.message = crate::core::redact_text(&event.message);
+        insert_in_time_order(&mut *self.events.lock().map_err(poisoned)?, event);
         Ok(())
     }
 
     async fn query(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
         let events = self.events.lock().map_err(poisoned)?;
+        // Kept sorted by `at` (stable), so "oldest first" holds for out-of-order appends too.
         let it = events.iter().filter(|e| {
             q.record.as_ref().is_none_or(|r| &e.record == r)
                 && q.run.as_ref().is_none_or(|r| &e.run == r)
@@ -157,7 +165,10 @@ impl AuditSink for MemoryAuditSink {
     async fn park(&self, letter: DeadLetter) -> Result<()> {
         let mut letters = self.letters.lock().map_err(poisoned)?;
         letters.retain(|l| !(l.record.key == letter.record.key && l.resolved_at.is_none()));
-        letters.push(letter);
+        let mut letter = letter;
+        letter.error = crate::core::redact_text(&letter.error);
+        let at = letters.partition_point(|l| l.parked_at <= letter.parked_at);
+        letters.insert(at, letter);
         Ok(())
     }
 
