@@ -108,7 +108,7 @@ pub enum Error {
     #[error("{ctx}: {message}")]
     Http {
         /// Where it happened.
-        ctx: Context,
+        ctx: Box<Context>,
         /// What the remote system said (secrets redacted, truncated).
         message: String,
         /// Transient or permanent.
@@ -120,7 +120,7 @@ pub enum Error {
     #[error("{ctx}: transport error: {message}")]
     Transport {
         /// Where it happened.
-        ctx: Context,
+        ctx: Box<Context>,
         /// What failed.
         message: String,
     },
@@ -128,7 +128,7 @@ pub enum Error {
     #[error("{ctx}: gave up after {attempts} attempt(s): {message}")]
     RetriesExhausted {
         /// Where it happened; `status` is the last status seen.
-        ctx: Context,
+        ctx: Box<Context>,
         /// How many attempts were made.
         attempts: u32,
         /// The last failure.
@@ -138,7 +138,7 @@ pub enum Error {
     #[error("{ctx}: authentication failed: {message}")]
     Auth {
         /// Where it happened.
-        ctx: Context,
+        ctx: Box<Context>,
         /// What failed and what to do about it.
         message: String,
         /// `true` when refreshing cannot help (revoked grant, wrong client secret).
@@ -149,7 +149,7 @@ pub enum Error {
     #[error("{ctx}: rejected: {message}{}", issues_suffix(.issues))]
     Rejected {
         /// Where it happened.
-        ctx: Context,
+        ctx: Box<Context>,
         /// Summary.
         message: String,
         /// Field-level issues as the remote system reported them.
@@ -159,7 +159,7 @@ pub enum Error {
     #[error("{ctx}: permission denied: {message}")]
     PermissionDenied {
         /// Where it happened.
-        ctx: Context,
+        ctx: Box<Context>,
         /// What to grant.
         message: String,
     },
@@ -168,7 +168,7 @@ pub enum Error {
     #[error("{ctx}: outcome unknown: {message}")]
     Ambiguous {
         /// Where it happened.
-        ctx: Context,
+        ctx: Box<Context>,
         /// What happened.
         message: String,
     },
@@ -210,7 +210,7 @@ pub enum Error {
     #[error("{ctx}: not supported: {message}")]
     Unsupported {
         /// Where it happened.
-        ctx: Context,
+        ctx: Box<Context>,
         /// Why, and what would enable it.
         message: String,
     },
@@ -350,7 +350,8 @@ mod tests {
                 status: Some(429),
                 request_id: Some("abc-123".into()),
                 record: None,
-            },
+            }
+            .into(),
             attempts: 5,
             message: "throttled".into(),
         }
@@ -367,7 +368,7 @@ mod tests {
     #[test]
     fn rejected_lists_issues_and_is_permanent() {
         let e = Error::Rejected {
-            ctx: Context::op("qad.salesOrderHeaders.post"),
+            ctx: Context::op("qad.salesOrderHeaders.post").into(),
             message: "submitResult.success=false".into(),
             issues: vec![Issue {
                 field: Some("itemCode".into()),

@@ -287,7 +287,7 @@ impl TokenSource for RdtTokenSource {
             .json(&self.request)
             .build()
             .map_err(|e| Error::Transport {
-                ctx: Context::op(format!("amazon.{CREATE_RDT}")),
+                ctx: Context::op(format!("amazon.{CREATE_RDT}")).into(),
                 message: e.to_string(),
             })?;
         let resp = self

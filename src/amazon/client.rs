@@ -402,7 +402,7 @@ impl SpApiClient {
             b = b.json(body);
         }
         b.build().map_err(|e| Error::Transport {
-            ctx: Context::op(format!("amazon.{op}")),
+            ctx: Context::op(format!("amazon.{op}")).into(),
             message: format!("cannot build the request: {e}"),
         })
     }
@@ -449,7 +449,7 @@ impl SpApiClient {
         let response = self.send(op, req, credential, record, idempotent).await?;
         let raw: Value = response.json()?;
         let value = serde_json::from_value::<T>(raw.clone()).map_err(|e| Error::Http {
-            ctx: response.context(),
+            ctx: response.context().into(),
             message: format!("response does not match Amazon's model: {e}"),
             kind: crate::ErrorKind::Permanent,
             retry_after: None,
@@ -665,7 +665,7 @@ impl SpApiClient {
             .header(http::header::USER_AGENT, self.user_agent.clone())
             .build()
             .map_err(|e| Error::Transport {
-                ctx: Context::op(format!("amazon.{}", limits::DOWNLOAD_REPORT)),
+                ctx: Context::op(format!("amazon.{}", limits::DOWNLOAD_REPORT)).into(),
                 message: format!("the document URL is not usable: {e}"),
             })?;
         let resp = self

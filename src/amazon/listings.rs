@@ -107,7 +107,7 @@ impl AmazonListingsSink {
         match doc {
             ErpDocument::Listing(l) => Ok(l),
             other => Err(Error::Unsupported {
-                ctx: Context::op("amazon-listings.post"),
+                ctx: Context::op("amazon-listings.post").into(),
                 message: format!(
                     "the Amazon listings sink writes listings only, not {} documents",
                     other.kind()
@@ -201,7 +201,8 @@ impl AmazonListingsSink {
                     status: Some(p.response.status.as_u16()),
                     request_id: p.response.request_id.clone(),
                     record: Some(record(doc)),
-                },
+                }
+                .into(),
                 message: format!(
                     "Amazon refused SKU {} in {} ({stage}); fix the listing attributes and push again",
                     doc.sku, doc.marketplace_id

@@ -733,7 +733,7 @@ async fn merchant_level(
 
 fn unknown_stream(stream: &str) -> Error {
     Error::Unsupported {
-        ctx: Context::op("amazon.changes"),
+        ctx: Context::op("amazon.changes").into(),
         message: format!(
             "unknown stream `{stream}`; Amazon offers orders, settlements, financial_transactions and inventory"
         ),
@@ -849,7 +849,7 @@ impl SourceSystem for AmazonSource {
                 }
             }
             FINANCIAL_TRANSACTIONS => Err(Error::Unsupported {
-                ctx: Context::op("amazon.listTransactions"),
+                ctx: Context::op("amazon.listTransactions").into(),
                 message: "Finances transactions cannot be looked up by id; replay them from the stored payload".into(),
             }),
             other => Err(unknown_stream(other)),

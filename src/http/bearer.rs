@@ -86,7 +86,7 @@ impl BearerAuth {
             None => token.expose_secret().to_string(),
         };
         let mut v = HeaderValue::from_str(&text).map_err(|_| Error::Auth {
-            ctx: crate::error::Context::op("auth"),
+            ctx: crate::error::Context::op("auth").into(),
             message: "token contains characters not allowed in a header".into(),
             permanent: true,
         })?;

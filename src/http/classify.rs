@@ -66,21 +66,21 @@ impl FailReason {
     pub fn into_error(self, ctx: Context) -> Error {
         match self.kind {
             FailKind::Rejected => Error::Rejected {
-                ctx,
+                ctx: ctx.into(),
                 message: self.message,
                 issues: self.issues,
             },
             FailKind::PermissionDenied => Error::PermissionDenied {
-                ctx,
+                ctx: ctx.into(),
                 message: self.message,
             },
             FailKind::Auth { permanent } => Error::Auth {
-                ctx,
+                ctx: ctx.into(),
                 message: self.message,
                 permanent,
             },
             FailKind::Other => Error::Http {
-                ctx,
+                ctx: ctx.into(),
                 message: self.message,
                 kind: crate::ErrorKind::Permanent,
                 retry_after: None,

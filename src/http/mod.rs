@@ -77,7 +77,7 @@ impl Response {
     /// A permanent [`Error::Http`] naming the operation when the body is not the expected JSON.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| Error::Http {
-            ctx: self.context(),
+            ctx: self.context().into(),
             message: format!("response is not the expected JSON: {e}"),
             kind: ErrorKind::Permanent,
             retry_after: None,
@@ -318,7 +318,7 @@ impl<'a> Call<'a> {
             attempt += 1;
             inner.limits.acquire(&key).await;
             let mut req = self.request.try_clone().ok_or_else(|| Error::Unsupported {
-                ctx: ctx.clone(),
+                ctx: ctx.clone().into(),
                 message: "streaming request bodies cannot be retried; send a buffered body".into(),
             })?;
             if let Some(auth) = self.auth {
@@ -339,7 +339,7 @@ impl<'a> Call<'a> {
                     let sent = !(e.is_connect() || e.is_builder());
                     if sent && !idempotent {
                         return Err(Error::Ambiguous {
-                            ctx,
+                            ctx: ctx.into(),
                             message: format!(
                                 "{message}; the request may have been processed — check before re-sending"
                             ),
@@ -370,7 +370,7 @@ impl<'a> Call<'a> {
                         }
                         Err(e) => {
                             return Err(Error::Ambiguous {
-                                ctx,
+                                ctx: ctx.into(),
                                 message: format!(
                                     "reading the answer failed: {}",
                                     redact_text(&e.to_string())
@@ -401,7 +401,7 @@ impl<'a> Call<'a> {
                             let message = self.classifier.error_message(status, &body);
                             if !throttled && !idempotent {
                                 return Err(Error::Ambiguous {
-                                    ctx,
+                                    ctx: ctx.into(),
                                     message: format!(
                                         "{message}; the request may have been processed — check before re-sending"
                                     ),
@@ -420,7 +420,7 @@ impl<'a> Call<'a> {
                                 }
                                 _ => {
                                     return Err(Error::Auth {
-                                        ctx,
+                                        ctx: ctx.into(),
                                         message: format!(
                                             "{message} (still rejected after one credential refresh)"
                                         ),
@@ -451,14 +451,14 @@ impl<'a> Call<'a> {
         let inner = &self.client.inner;
         if attempt >= inner.retry.max_attempts {
             return Err(Error::RetriesExhausted {
-                ctx: ctx.clone(),
+                ctx: ctx.clone().into(),
                 attempts: attempt,
                 message: message.to_string(),
             });
         }
         if !inner.budget.withdraw(throttled) {
             return Err(Error::RetriesExhausted {
-                ctx: ctx.clone(),
+                ctx: ctx.clone().into(),
                 attempts: attempt,
                 message: format!(
                     "{message}; retry budget exhausted (too many failures across calls)"

@@ -97,22 +97,22 @@ where
                 .map(|(_, f)| format!(" — {f}"))
                 .unwrap_or_default();
             Error::Auth {
-                ctx,
+                ctx: ctx.into(),
                 message: format!("token endpoint answered `{code}`{desc}{fix}"),
                 permanent,
             }
         }
         RequestTokenError::Request(e) => Error::Transport {
-            ctx,
+            ctx: ctx.into(),
             message: format!("token request failed: {}", redact_text(&e.to_string())),
         },
         RequestTokenError::Parse(e, _) => Error::Auth {
-            ctx,
+            ctx: ctx.into(),
             message: format!("token response unreadable: {e}"),
             permanent: false,
         },
         RequestTokenError::Other(m) => Error::Auth {
-            ctx,
+            ctx: ctx.into(),
             message: redact_text(&m),
             permanent: false,
         },

@@ -338,7 +338,8 @@ fn unsupported(record: &SourceRecord, why: &str) -> Error {
             status: None,
             request_id: None,
             record: Some(record.key.to_string()),
-        },
+        }
+        .into(),
         message: format!("{why}; wrap DefaultMapper or write a custom mapper (docs/mapping.md)"),
     }
 }

@@ -380,10 +380,14 @@ impl Inner {
         let Some(delay) = delay else {
             let e = if retryable {
                 Error::RetriesExhausted {
-                    ctx: e.context().cloned().unwrap_or_else(|| Context {
-                        record: Some(key.to_string()),
-                        ..Context::op(format!("{}.{what}", self.sink.name()))
-                    }),
+                    ctx: e
+                        .context()
+                        .cloned()
+                        .unwrap_or_else(|| Context {
+                            record: Some(key.to_string()),
+                            ..Context::op(format!("{}.{what}", self.sink.name()))
+                        })
+                        .into(),
                     attempts: *failures,
                     message: e.to_string(),
                 }

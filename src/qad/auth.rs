@@ -255,7 +255,7 @@ impl AuthHook for QadAuth {
         match self {
             QadAuth::Bearer { hook, .. } => hook.refresh(rejected).await,
             QadAuth::Basic(_) => Err(Error::Auth {
-                ctx: Context::op("qad.basic"),
+                ctx: Context::op("qad.basic").into(),
                 message: "QAD rejected the HTTP Basic credentials: check qad.auth.username and qad.auth.password (Basic cannot be refreshed)".into(),
                 permanent: true,
             }),

@@ -203,7 +203,7 @@ impl QadClient {
                 .body(serde_json::to_vec(body)?);
         }
         b.build().map_err(|e| Error::Transport {
-            ctx: Context::op(format!("qad.{path}")),
+            ctx: Context::op(format!("qad.{path}")).into(),
             message: format!("cannot build the request: {e}"),
         })
     }
@@ -274,7 +274,7 @@ impl QadClient {
         match Envelope::of(&v) {
             Envelope::Ok { warnings } => Ok((v, warnings)),
             Envelope::Rejected { errors } | Envelope::Gateway { errors } => Err(Error::Rejected {
-                ctx,
+                ctx: ctx.into(),
                 message: format!("QAD rejected the request: {}", summarize(&errors)),
                 issues: errors.iter().map(QadMessage::to_issue).collect(),
             }),

@@ -538,7 +538,7 @@ impl QadSink {
                 ),
             )),
             EntityAccess::Forbidden(reason) => Err(Error::PermissionDenied {
-                ctx: ctx(&format!("qad.{kind}.post"), record),
+                ctx: ctx(&format!("qad.{kind}.post"), record).into(),
                 message: format!(
                     "refused before any request: {reason}; grant the role, or set `{setting}.enabled = false` in the registry"
                 ),
@@ -572,7 +572,8 @@ impl QadSink {
                         ctx: e
                             .context()
                             .cloned()
-                            .unwrap_or_else(|| ctx("qad.post", doc.external_id())),
+                            .unwrap_or_else(|| ctx("qad.post", doc.external_id()))
+                            .into(),
                         message: format!(
                             "{e}; QAD does not show the document yet — it will be looked up again before any re-post"
                         ),
@@ -581,7 +582,8 @@ impl QadSink {
                         ctx: e
                             .context()
                             .cloned()
-                            .unwrap_or_else(|| ctx("qad.post", doc.external_id())),
+                            .unwrap_or_else(|| ctx("qad.post", doc.external_id()))
+                            .into(),
                         message: format!(
                             "{e}; the follow-up check failed too ({fe}) — look it up before any re-post"
                         ),
@@ -1045,7 +1047,8 @@ impl QadSink {
                                     ctx: err
                                         .context()
                                         .cloned()
-                                        .unwrap_or_else(|| ctx("qad.salesOrderHeaders.post", rec)),
+                                        .unwrap_or_else(|| ctx("qad.salesOrderHeaders.post", rec))
+                                        .into(),
                                     message: format!(
                                         "{err}; QAD does not show order {number} yet — it will be looked up again before any re-post"
                                     ),
@@ -1082,7 +1085,8 @@ impl QadSink {
                             ctx: err
                                 .context()
                                 .cloned()
-                                .unwrap_or_else(|| ctx("qad.salesOrderLines.commit", rec)),
+                                .unwrap_or_else(|| ctx("qad.salesOrderLines.commit", rec))
+                                .into(),
                             message: format!(
                                 "{err}; order {number} does not show line {} yet — the next post checks again and adds only missing lines",
                                 line.line
@@ -1524,7 +1528,7 @@ impl ErpSink for QadSink {
                     )
                 })),
             ErpDocument::Listing(d) => Err(Error::Unsupported {
-                ctx: ctx("qad.find", &d.external_id),
+                ctx: ctx("qad.find", &d.external_id).into(),
                 message: "listings are not QAD documents: use the Amazon Listings sink".into(),
             }),
         }
@@ -1546,7 +1550,7 @@ impl ErpSink for QadSink {
             ErpDocument::Journal(d) => self.post_journal(d, doc).await,
             ErpDocument::InventoryAdjustment(d) => self.post_adjustment(d, doc, &report).await,
             _ => Err(Error::Unsupported {
-                ctx: ctx("qad.post", doc.external_id()),
+                ctx: ctx("qad.post", doc.external_id()).into(),
                 message: format!("document kind {} is not written to QAD", doc.kind()),
             }),
         }

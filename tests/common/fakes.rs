@@ -200,7 +200,8 @@ impl SourceSystem for VecSource {
                         status: Some(429),
                         request_id: None,
                         record: None,
-                    },
+                    }
+                    .into(),
                     message: "retry budget spent".into(),
                     kind: ml_connector::ErrorKind::Transient,
                     retry_after: Some(Duration::from_secs(60)),
@@ -519,7 +520,7 @@ impl ErpSink for MemoryErp {
         match fault {
             None => Ok(self.store(doc)),
             Some(Fault::Reject) => Err(Error::Rejected {
-                ctx: Self::ctx(doc, 200),
+                ctx: Self::ctx(doc, 200).into(),
                 message: "submitResult.success=false".into(),
                 issues: vec![ml_connector::error::Issue {
                     field: Some("customer".into()),
@@ -529,13 +530,13 @@ impl ErpSink for MemoryErp {
                 }],
             }),
             Some(Fault::Throttle(_)) => Err(Error::Http {
-                ctx: Self::ctx(doc, 429),
+                ctx: Self::ctx(doc, 429).into(),
                 message: "rate limit exceeded".into(),
                 kind: ml_connector::ErrorKind::Transient,
                 retry_after: Some(Duration::from_millis(5)),
             }),
             Some(Fault::Unavailable(_)) => Err(Error::Http {
-                ctx: Self::ctx(doc, 503),
+                ctx: Self::ctx(doc, 503).into(),
                 message: "service unavailable".into(),
                 kind: ml_connector::ErrorKind::Transient,
                 retry_after: None,
@@ -543,7 +544,7 @@ impl ErpSink for MemoryErp {
             Some(Fault::StoreThenAmbiguous) => {
                 self.store(doc);
                 Err(Error::Ambiguous {
-                    ctx: Context::op(format!("erp.{}.post", doc.kind())),
+                    ctx: Context::op(format!("erp.{}.post", doc.kind())).into(),
                     message: "timed out after the request was sent".into(),
                 })
             }

@@ -216,7 +216,7 @@ fn parse_private_key(setting: &str, pem: &str) -> Result<RsaPrivateKey> {
 
 fn sim_error(message: impl Into<String>) -> Error {
     Error::Transport {
-        ctx: Context::op("adobe-sim"),
+        ctx: Context::op("adobe-sim").into(),
         message: message.into(),
     }
 }
