@@ -248,6 +248,9 @@ fn customers_and_companies_map_to_customer_masters() {
 
     // The fixture company is pending approval (status 0): no customer yet.
     let pending = company_record();
+    if let RecordBody::Company(c) = &pending.body {
+        assert_eq!(c.status.as_deref(), Some("pending_approval"));
+    }
     assert!(DefaultMapper.map(&pending, &ctx()).unwrap().is_empty());
     let mut approved = company_record();
     if let RecordBody::Company(c) = &mut approved.body {
@@ -321,7 +324,9 @@ fn unknown_sku_holds_the_order_until_the_crosswalk_is_fixed() {
     let err = DefaultMapper.map(&record, &held_ctx).unwrap_err();
     assert!(!err.is_retryable(), "a data error is held, not retried");
     let (rec, message, fix) = data_error(err);
-    assert_eq!(rec, "adobe/orders/default:000000003");
+    // The Adobe source keys orders by `{store_id}:{increment_id}` (increment ids are unique per
+    // store only); the external id uses the store code instead.
+    assert_eq!(rec, "adobe/orders/1:000000003");
     assert!(message.contains("\"MH01-S-Gray\""), "{message}");
     assert!(
         fix.contains("skus.csv") && fix.contains("MH01-S-Gray"),
