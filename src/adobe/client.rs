@@ -15,8 +15,7 @@ use super::search::SearchCriteria;
 use super::wire::{ErrorBody, SearchResult};
 use crate::error::{Error, Result};
 use crate::http::{
-    AuthHook, Classification, Classify, FailKind, FailReason, HttpClient, PageOf, body_message,
-    paginate, parse_retry_after,
+    AuthHook, Classification, Classify, FailKind, HttpClient, PageOf, body_message, paginate,
 };
 
 /// Classifies Adobe Commerce answers (reference §2.1, §6).
@@ -55,26 +54,20 @@ impl Classify for AdobeClassifier {
         let code = status.as_u16();
         match code {
             200..=299 => Classification::Success,
-            429 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: true,
-            },
-            408 | 500 | 502 | 503 | 504 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: false,
-            },
+            429 => Classification::throttled(headers),
+            408 | 500 | 502 | 503 | 504 => Classification::transient(headers),
             401 => {
                 let m = self.message(status, body);
                 let lower = m.to_ascii_lowercase();
                 if lower.contains("signature is invalid") {
-                    Classification::Fail(FailReason::new(
+                    Classification::fail(
                         FailKind::Auth { permanent: true },
                         format!(
                             "{m} — check adobe.oauth1 consumer secret and access token secret, and that the store sees the same scheme/host/port the connector calls (HTTPS offloading at a proxy breaks signatures)"
                         ),
-                    ))
+                    )
                 } else if lower.contains("isn't authorized") || lower.contains("not authorized") {
-                    Classification::Fail(FailReason::new(
+                    Classification::fail(
                         FailKind::PermissionDenied,
                         format!(
                             "{m} — grant the integration the resource (Magento_Sales::actions_view for sales, Magento_Customer::customer, Magento_Catalog::products, the B2B company resources){}",
@@ -84,52 +77,46 @@ impl Classify for AdobeClassifier {
                                 "; a bare integration token as Bearer also needs oauth/consumer/enable_integration_as_bearer=1"
                             }
                         ),
-                    ))
+                    )
                 } else if lower.contains("consumer key") || lower.contains("token is not") {
-                    Classification::Fail(FailReason::new(
+                    Classification::fail(
                         FailKind::Auth { permanent: true },
                         format!("{m} — re-activate the integration and copy its four values again"),
-                    ))
+                    )
                 } else {
                     Classification::RefreshAuthThenRetry
                 }
             }
-            403 => Classification::Fail(FailReason::new(
+            403 => Classification::fail(
                 FailKind::PermissionDenied,
                 format!(
                     "{} — on the Cloud Service check adobe.ims.org_id and the project's product profile",
                     self.message(status, body)
                 ),
-            )),
+            ),
             400 => {
                 let m = self.message(status, body);
                 let lower = m.to_ascii_lowercase();
                 if lower.contains("signature method") {
-                    Classification::Fail(FailReason::new(
+                    Classification::fail(
                         FailKind::Auth { permanent: true },
                         format!(
                             "{m} — Adobe Commerce 2.4.4 and later accept only HMAC-SHA256; remove signature_method = HMAC-SHA1"
                         ),
-                    ))
+                    )
                 } else if lower.contains("timestamp") || lower.contains("oauth version") {
-                    Classification::Fail(FailReason::new(
+                    Classification::fail(
                         FailKind::Auth { permanent: true },
                         format!("{m} — synchronise this machine's clock (NTP)"),
-                    ))
+                    )
                 } else if lower.contains("pagesize") {
-                    Classification::Fail(FailReason::new(
-                        FailKind::Rejected,
-                        format!("{m} — lower adobe.page_size"),
-                    ))
+                    Classification::fail(FailKind::Rejected, format!("{m} — lower adobe.page_size"))
                 } else {
-                    Classification::Fail(FailReason::new(FailKind::Rejected, m))
+                    Classification::fail(FailKind::Rejected, m)
                 }
             }
-            402 | 404..=499 => Classification::Fail(FailReason::new(
-                FailKind::Rejected,
-                self.message(status, body),
-            )),
-            _ => Classification::Fail(FailReason::new(FailKind::Other, self.message(status, body))),
+            402 | 404..=499 => Classification::fail(FailKind::Rejected, self.message(status, body)),
+            _ => Classification::fail(FailKind::Other, self.message(status, body)),
         }
     }
 
@@ -327,6 +314,7 @@ impl AdobeClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::FailReason;
 
     fn classify(status: u16, body: &str) -> Classification {
         AdobeClassifier { oauth1: true }.classify(

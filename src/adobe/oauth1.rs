@@ -22,24 +22,15 @@ use std::fmt;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::error::{Error, Result};
 
-/// RFC 3986 unreserved characters stay; everything else is percent-encoded (upper-case hex).
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Encodes `s` the way the server's `Laminas\OAuth\Http\Utility::urlEncode` does:
-/// `rawurlencode` with `~` left alone (RFC 3986).
-pub fn percent_encode(s: &str) -> String {
-    utf8_percent_encode(s, RFC3986).to_string()
-}
+/// Encodes like the server's `Laminas\OAuth\Http\Utility::urlEncode` (`rawurlencode` with `~`
+/// left alone, RFC 3986): the kernel's encoder.
+pub use crate::http::percent_encode;
 
 /// PHP `rawurldecode`: `%XX` sequences decoded, `+` left as `+` (invalid UTF-8 replaced).
 pub fn raw_url_decode(s: &str) -> String {

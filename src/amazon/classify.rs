@@ -18,9 +18,7 @@ use http::{HeaderMap, StatusCode};
 use super::wire::{ApiError, ErrorList};
 use crate::core::redact_text;
 use crate::error::Issue;
-use crate::http::{
-    Classification, Classify, FailKind, FailReason, body_message, parse_retry_after,
-};
+use crate::http::{Classification, Classify, FailKind, FailReason, body_message};
 
 /// The SP-API classifier.
 #[derive(Debug, Clone, Copy)]
@@ -95,18 +93,8 @@ impl Classify for AmazonClassifier {
         let code = status.as_u16();
         match code {
             200..=299 => return Classification::Success,
-            429 => {
-                return Classification::Retry {
-                    after: parse_retry_after(headers),
-                    throttled: true,
-                };
-            }
-            408 | 500 | 502 | 503 | 504 => {
-                return Classification::Retry {
-                    after: parse_retry_after(headers),
-                    throttled: false,
-                };
-            }
+            429 => return Classification::throttled(headers),
+            408 | 500 | 502 | 503 | 504 => return Classification::transient(headers),
             401 => return Classification::RefreshAuthThenRetry,
             _ => {}
         }

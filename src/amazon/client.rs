@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,18 +20,8 @@ use super::wire;
 use crate::error::{Context, Error, Result};
 use crate::http::{AuthHook, BearerAuth, DefaultClassifier, HttpClient, Quota, Response};
 
-/// Characters escaped in a path segment (SKUs contain spaces, `/`, `#`, …): everything but
-/// RFC 3986 unreserved characters.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Percent-encodes one path segment (a SKU, an order id).
-pub fn encode_segment(s: &str) -> String {
-    utf8_percent_encode(s, SEGMENT).to_string()
-}
+/// Percent-encodes one path segment (a SKU, an order id): RFC 3986, the kernel's encoder.
+pub use crate::http::percent_encode as encode_segment;
 
 /// Formats a time the way SP-API wants it: UTC with `Z` (an offset's `+` would be read as a
 /// space).

@@ -24,6 +24,29 @@ pub enum Classification {
     Fail(FailReason),
 }
 
+impl Classification {
+    /// Throttling (429): retry after the server's `Retry-After`, if any, and slow the bucket.
+    pub fn throttled(headers: &HeaderMap) -> Self {
+        Self::Retry {
+            after: parse_retry_after(headers),
+            throttled: true,
+        }
+    }
+
+    /// A transient failure (408, 5xx): retry after the server's `Retry-After`, if any.
+    pub fn transient(headers: &HeaderMap) -> Self {
+        Self::Retry {
+            after: parse_retry_after(headers),
+            throttled: false,
+        }
+    }
+
+    /// Give up with `message` and no field-level issues.
+    pub fn fail(kind: FailKind, message: impl Into<String>) -> Self {
+        Self::Fail(FailReason::new(kind, message))
+    }
+}
+
 /// Why a call failed for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -167,24 +190,12 @@ impl Classify for DefaultClassifier {
     fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Classification {
         match status.as_u16() {
             200..=299 => Classification::Success,
-            429 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: true,
-            },
-            408 | 500 | 502 | 503 | 504 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: false,
-            },
+            429 => Classification::throttled(headers),
+            408 | 500 | 502 | 503 | 504 => Classification::transient(headers),
             401 => Classification::RefreshAuthThenRetry,
-            403 => Classification::Fail(FailReason::new(
-                FailKind::PermissionDenied,
-                body_message(status, body),
-            )),
-            400..=499 => Classification::Fail(FailReason::new(
-                FailKind::Rejected,
-                body_message(status, body),
-            )),
-            _ => Classification::Fail(FailReason::new(FailKind::Other, body_message(status, body))),
+            403 => Classification::fail(FailKind::PermissionDenied, body_message(status, body)),
+            400..=499 => Classification::fail(FailKind::Rejected, body_message(status, body)),
+            _ => Classification::fail(FailKind::Other, body_message(status, body)),
         }
     }
 }

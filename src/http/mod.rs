@@ -15,6 +15,7 @@
 
 mod bearer;
 mod classify;
+mod encode;
 pub mod oauth;
 mod paginate;
 mod rate;
@@ -26,6 +27,7 @@ pub use classify::{
     Classification, Classify, DefaultClassifier, FailKind, FailReason, body_message,
     parse_retry_after,
 };
+pub use encode::percent_encode;
 pub use paginate::{PageOf, paginate};
 pub use rate::{BucketKey, Quota, RateLimits};
 pub use retry::{RetryBudget, RetryPolicy};

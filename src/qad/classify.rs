@@ -14,9 +14,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::wire::{Envelope, QadMessage, summarize};
-use crate::http::{
-    Classification, Classify, FailKind, FailReason, body_message, parse_retry_after,
-};
+use crate::http::{Classification, Classify, FailKind, FailReason, body_message};
 
 /// The QAD classifier for business components and browses.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,14 +34,14 @@ impl Classify for QadClassifier {
         match status.as_u16() {
             200..=299 => match &json {
                 None if body.iter().all(u8::is_ascii_whitespace) => Classification::Success,
-                None => Classification::Fail(FailReason::new(
+                None => Classification::fail(
                     FailKind::Other,
                     format!(
                         "QAD answered HTTP {} with a non-JSON body (an HTML page?): check qad.base_url (context root) and the registry path — {}",
                         status.as_u16(),
                         body_message(status, body)
                     ),
-                )),
+                ),
                 Some(v) => match Envelope::of(v) {
                     Envelope::Rejected { errors } => reason(
                         FailKind::Rejected,
@@ -78,14 +76,8 @@ impl Classify for QadClassifier {
                     &errors,
                 )
             }
-            429 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: true,
-            },
-            408 | 500..=599 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: false,
-            },
+            429 => Classification::throttled(headers),
+            408 | 500..=599 => Classification::transient(headers),
             400..=499 => match json.as_ref().map(Envelope::of) {
                 Some(Envelope::Rejected { errors }) | Some(Envelope::Gateway { errors })
                     if !errors.is_empty() =>
@@ -96,12 +88,9 @@ impl Classify for QadClassifier {
                         &errors,
                     )
                 }
-                _ => Classification::Fail(FailReason::new(
-                    FailKind::Rejected,
-                    body_message(status, body),
-                )),
+                _ => Classification::fail(FailKind::Rejected, body_message(status, body)),
             },
-            _ => Classification::Fail(FailReason::new(FailKind::Other, body_message(status, body))),
+            _ => Classification::fail(FailKind::Other, body_message(status, body)),
         }
     }
 }
@@ -116,16 +105,10 @@ impl Classify for ProbeClassifier {
     fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Classification {
         match status.as_u16() {
             401 => Classification::RefreshAuthThenRetry,
-            429 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: true,
-            },
-            408 | 500..=599 => Classification::Retry {
-                after: parse_retry_after(headers),
-                throttled: false,
-            },
+            429 => Classification::throttled(headers),
+            408 | 500..=599 => Classification::transient(headers),
             100..=499 => Classification::Success,
-            _ => Classification::Fail(FailReason::new(FailKind::Other, body_message(status, body))),
+            _ => Classification::fail(FailKind::Other, body_message(status, body)),
         }
     }
 }
