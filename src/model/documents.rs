@@ -61,6 +61,15 @@ impl ErpDocument {
         }
     }
 
+    /// The reference the ERP copy carries and `find` looks for: the external id, plus `#part`
+    /// when one record yields several documents of this kind (a settlement's journal per period).
+    pub fn reference(&self) -> String {
+        match self.part() {
+            "" => self.external_id().to_string(),
+            part => format!("{}#{part}", self.external_id()),
+        }
+    }
+
     /// Distinguishes several documents of one kind from one record (e.g. a journal per
     /// accounting period); empty for the usual one-document case. Part of the job id.
     pub fn part(&self) -> &str {
