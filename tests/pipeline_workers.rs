@@ -34,7 +34,6 @@ use ml_connector::pipeline::{Pipeline, RunReport};
 use ml_connector::qad::QadSink;
 use ml_connector::sandbox::qad::QadSimulator;
 use ml_connector::store::Stores;
-use serde_json::Value;
 
 const PAGE: usize = 100;
 
