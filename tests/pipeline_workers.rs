@@ -34,7 +34,6 @@ use ml_connector::pipeline::{Pipeline, RunReport};
 use ml_connector::qad::QadSink;
 use ml_connector::sandbox::qad::QadSimulator;
 use ml_connector::store::Stores;
-use serde_json::Value;
 
 const PAGE: usize = 100;
 
@@ -46,7 +45,7 @@ fn orders() -> usize {
         .map(|v| v.parse().expect("ML_TEST_WORKER_ORDERS is a number"))
         .unwrap_or(3_000);
     assert!(
-        n >= PAGE && n % PAGE == 0,
+        n >= PAGE && n.is_multiple_of(PAGE),
         "ML_TEST_WORKER_ORDERS must be a multiple of {PAGE}"
     );
     n
@@ -201,7 +200,7 @@ async fn three_workers_sync_the_same_orders(workers: Vec<Stores>) -> Vec<RunRepo
         let o = sim
             .documents(DocumentKind::SalesOrder)
             .into_iter()
-            .find(|o| o["customerPO"] == Value::from(number.as_str()))
+            .find(|o| o["customerPO"] == number.as_str())
             .unwrap();
         let lines = o["lines"].as_array().unwrap();
         assert_eq!(lines.len(), 1, "{o}");
