@@ -814,17 +814,7 @@ impl QadSink {
             let body = json!({"supplementaryMessages": [], (c.collection.clone()): [payloads::customer_create(&self.cfg, &c.view_uri, d)?]});
             let created = self
                 .write_checked(doc, || async {
-                    let (resp, w) = self
-                        .client
-                        .post(
-                            &format!("{}.post", c.collection),
-                            &c.path,
-                            &[("viewUri", c.view_uri.clone())],
-                            &body,
-                            false,
-                            rec,
-                        )
-                        .await?;
+                    let (resp, w) = self.client.create(c, &body, rec).await?;
                     Ok(Receipt {
                         erp_key: d.code.clone(),
                         warnings: to_issues(&w),
@@ -890,17 +880,7 @@ impl QadSink {
         let body =
             json!({(c.collection.clone()): [payloads::item_create(&self.cfg, &c.view_uri, d)]});
         self.write_checked(doc, || async {
-            let (resp, w) = self
-                .client
-                .post(
-                    &format!("{}.post", c.collection),
-                    &c.path,
-                    &[("viewUri", c.view_uri.clone())],
-                    &body,
-                    false,
-                    &d.external_id,
-                )
-                .await?;
+            let (resp, w) = self.client.create(c, &body, &d.external_id).await?;
             Ok(Receipt {
                 erp_key: d.code.clone(),
                 uri: Some(record_uri(&c.view_uri, &keys)),
@@ -1005,18 +985,7 @@ impl QadSink {
                 )?;
                 let body = json!({ (c.collection.clone()): [header] });
                 request = Some(body.clone());
-                match self
-                    .client
-                    .post(
-                        &format!("{}.post", c.collection),
-                        &c.path,
-                        &[("viewUri", c.view_uri.clone())],
-                        &body,
-                        false,
-                        rec,
-                    )
-                    .await
-                {
+                match self.client.create(c, &body, rec).await {
                     Ok((_, w)) => {
                         warnings.extend(to_issues(&w));
                         (number, BTreeSet::new())
@@ -1217,17 +1186,7 @@ impl QadSink {
         let c = &entry.component;
         let body = json!({ (c.collection.clone()): [payload] });
         self.write_checked(record, || async {
-            let (resp, w) = self
-                .client
-                .post(
-                    &format!("{}.post", c.collection),
-                    &c.path,
-                    &[("viewUri", c.view_uri.clone())],
-                    &body,
-                    false,
-                    external_id,
-                )
-                .await?;
+            let (resp, w) = self.client.create(c, &body, external_id).await?;
             let key = records(&resp, &c.collection)
                 .first()
                 .and_then(|r| r.get("voucher"))
@@ -1297,17 +1256,7 @@ impl QadSink {
         let c = &e.component;
         let body = json!({ (c.collection.clone()): [payload] });
         self.write_checked(doc, || async {
-            let (resp, w) = self
-                .client
-                .post(
-                    &format!("{}.post", c.collection),
-                    &c.path,
-                    &[("viewUri", c.view_uri.clone())],
-                    &body,
-                    false,
-                    &d.external_id,
-                )
-                .await?;
+            let (resp, w) = self.client.create(c, &body, &d.external_id).await?;
             let key = records(&resp, &c.collection)
                 .first()
                 .and_then(|r| r.get("voucher"))
