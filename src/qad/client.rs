@@ -281,6 +281,28 @@ impl QadClient {
         }
     }
 
+    /// Creates a record: `POST {path}?viewUri={view_uri}` with `body`, never re-sent after it
+    /// may have reached QAD (see [`QadClient::post`]).
+    ///
+    /// # Errors
+    /// As [`QadClient::post`].
+    pub async fn create(
+        &self,
+        c: &ComponentDef,
+        body: &Value,
+        record: &str,
+    ) -> Result<(Value, Vec<QadMessage>)> {
+        self.post(
+            &format!("{}.post", c.collection),
+            &c.path,
+            &[("viewUri", c.view_uri.clone())],
+            body,
+            false,
+            record,
+        )
+        .await
+    }
+
     /// Keyed read of a component: `GET {path}?{k1}={v1}&…&viewUri={view_uri}` → the records.
     ///
     /// # Errors

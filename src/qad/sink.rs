@@ -25,7 +25,7 @@ use tokio::sync::{Mutex, RwLock};
 use super::client::{Filter, QadClient, Row, is_ambiguous};
 use super::config::QadConfig;
 use super::payloads::{self, derive_order_number, order_po, record_uri};
-use super::registry::{BrowseDef, InvoiceEntry, UnplannedDef};
+use super::registry::{BrowseDef, ComponentDef, InvoiceEntry, UnplannedDef};
 use super::wire::{QadMessage, cell_str, records, value_decimal};
 use crate::core::{Capabilities, EntityAccess, ErpSink, Receipt};
 use crate::error::{Context, Error, Issue, Result};
@@ -93,6 +93,32 @@ fn ctx(op: &str, record: &str) -> Context {
         record: Some(record.to_string()),
         ..Context::default()
     }
+}
+
+/// [`Error::Ambiguous`] for a write whose follow-up check did not settle it: the failed call's
+/// context (or `op` and `record`), and `message`.
+fn still_ambiguous(err: &Error, op: &str, record: &str, message: String) -> Error {
+    Error::Ambiguous {
+        ctx: err
+            .context()
+            .cloned()
+            .unwrap_or_else(|| ctx(op, record))
+            .into(),
+        message,
+    }
+}
+
+/// A component to probe at connect: (setting suffix, path, view URI, key params).
+type Probed<'a> = (String, &'a str, Option<&'a str>, &'a [String]);
+
+/// The probe of component `c`, configured at `{prefix}.path`.
+fn probed<'a>(prefix: &str, c: &'a ComponentDef) -> Probed<'a> {
+    (
+        format!("{prefix}.path"),
+        &c.path,
+        Some(&c.view_uri),
+        &c.key_params,
+    )
 }
 
 fn to_issues(w: &[QadMessage]) -> Vec<Issue> {
@@ -389,46 +415,24 @@ impl QadSink {
         let reg = self.cfg.registry();
         let name = registry_name(kind);
         let base = format!("qad.registry.{name}");
-        // Components to probe: (setting suffix, path, view URI, key params).
-        type Comp<'a> = (String, &'a str, Option<&'a str>, &'a [String]);
-        let mut comps: Vec<Comp<'_>> = Vec::new();
+        let mut comps: Vec<Probed<'_>> = Vec::new();
         let (enabled, browse): (bool, &BrowseDef) = match kind {
             DocumentKind::Customer => {
                 let e = &reg.customer;
-                comps.push((
-                    "component.path".into(),
-                    &e.component.path,
-                    Some(&e.component.view_uri),
-                    &e.component.key_params,
-                ));
+                comps.push(probed("component", &e.component));
                 if let Some(x) = &e.domain_extension {
-                    comps.push((
-                        "domain_extension.path".into(),
-                        &x.path,
-                        Some(&x.view_uri),
-                        &x.key_params,
-                    ));
+                    comps.push(probed("domain_extension", x));
                 }
                 (e.enabled, &e.browse)
             }
             DocumentKind::Item => {
                 let e = &reg.item;
-                comps.push((
-                    "component.path".into(),
-                    &e.component.path,
-                    Some(&e.component.view_uri),
-                    &e.component.key_params,
-                ));
+                comps.push(probed("component", &e.component));
                 (e.enabled, &e.browse)
             }
             DocumentKind::SalesOrder => {
                 let e = &reg.sales_order;
-                comps.push((
-                    "component.path".into(),
-                    &e.component.path,
-                    Some(&e.component.view_uri),
-                    &e.component.key_params,
-                ));
+                comps.push(probed("component", &e.component));
                 comps.push((
                     "lines.grid_path".into(),
                     &e.lines.grid_path,
@@ -443,33 +447,17 @@ impl QadSink {
                 } else {
                     &reg.credit_note
                 };
-                comps.push((
-                    "component.path".into(),
-                    &e.component.path,
-                    Some(&e.component.view_uri),
-                    &e.component.key_params,
-                ));
+                comps.push(probed("component", &e.component));
                 (e.enabled, &e.browse)
             }
             DocumentKind::Journal => {
                 let e = &reg.journal;
-                comps.push((
-                    "component.path".into(),
-                    &e.component.path,
-                    Some(&e.component.view_uri),
-                    &e.component.key_params,
-                ));
+                comps.push(probed("component", &e.component));
                 (e.enabled, &e.browse)
             }
             DocumentKind::InventoryAdjustment => {
                 let e = &reg.inventory_adjustment;
-                let r = &e.receipt.component;
-                comps.push((
-                    "receipt.component.path".into(),
-                    &r.path,
-                    Some(&r.view_uri),
-                    &r.key_params,
-                ));
+                comps.push(probed("receipt.component", &e.receipt.component));
                 (e.enabled && e.receipt.enabled, &e.browse)
             }
             DocumentKind::Listing => unreachable!("handled by the caller"),
@@ -568,26 +556,22 @@ impl QadSink {
                         )));
                         Ok(r)
                     }
-                    Ok(None) => Err(Error::Ambiguous {
-                        ctx: e
-                            .context()
-                            .cloned()
-                            .unwrap_or_else(|| ctx("qad.post", doc.external_id()))
-                            .into(),
-                        message: format!(
+                    Ok(None) => Err(still_ambiguous(
+                        &e,
+                        "qad.post",
+                        doc.external_id(),
+                        format!(
                             "{e}; QAD does not show the document yet — it will be looked up again before any re-post"
                         ),
-                    }),
-                    Err(fe) => Err(Error::Ambiguous {
-                        ctx: e
-                            .context()
-                            .cloned()
-                            .unwrap_or_else(|| ctx("qad.post", doc.external_id()))
-                            .into(),
-                        message: format!(
+                    )),
+                    Err(fe) => Err(still_ambiguous(
+                        &e,
+                        "qad.post",
+                        doc.external_id(),
+                        format!(
                             "{e}; the follow-up check failed too ({fe}) — look it up before any re-post"
                         ),
-                    }),
+                    )),
                 }
             }
             other => other,
@@ -612,19 +596,21 @@ impl QadSink {
             .await
     }
 
-    async fn find_by_reference(
+    /// The document whose `reference` field is `external_id`, keyed by its `key_logical` field.
+    async fn find_receipt(
         &self,
         b: &BrowseDef,
-        reference: &str,
-        record: &str,
-    ) -> Result<Option<Row>> {
+        key_logical: &str,
+        external_id: &str,
+    ) -> Result<Option<Receipt>> {
         let field = b.field("reference").unwrap_or_default();
         let rows = self
-            .find_rows(b, vec![Filter::eq(field, reference)], record)
+            .find_rows(b, vec![Filter::eq(field, external_id)], external_id)
             .await?;
         Ok(rows
             .into_iter()
-            .find(|r| cell_str(r, field).as_deref() == Some(reference)))
+            .find(|r| cell_str(r, field).as_deref() == Some(external_id))
+            .map(|row| Self::row_receipt(b, key_logical, external_id, row)))
     }
 
     fn row_receipt(b: &BrowseDef, key_logical: &str, fallback: &str, row: Row) -> Receipt {
@@ -814,17 +800,7 @@ impl QadSink {
             let body = json!({"supplementaryMessages": [], (c.collection.clone()): [payloads::customer_create(&self.cfg, &c.view_uri, d)?]});
             let created = self
                 .write_checked(doc, || async {
-                    let (resp, w) = self
-                        .client
-                        .post(
-                            &format!("{}.post", c.collection),
-                            &c.path,
-                            &[("viewUri", c.view_uri.clone())],
-                            &body,
-                            false,
-                            rec,
-                        )
-                        .await?;
+                    let (resp, w) = self.client.create(c, &body, rec).await?;
                     Ok(Receipt {
                         erp_key: d.code.clone(),
                         warnings: to_issues(&w),
@@ -890,17 +866,7 @@ impl QadSink {
         let body =
             json!({(c.collection.clone()): [payloads::item_create(&self.cfg, &c.view_uri, d)]});
         self.write_checked(doc, || async {
-            let (resp, w) = self
-                .client
-                .post(
-                    &format!("{}.post", c.collection),
-                    &c.path,
-                    &[("viewUri", c.view_uri.clone())],
-                    &body,
-                    false,
-                    &d.external_id,
-                )
-                .await?;
+            let (resp, w) = self.client.create(c, &body, &d.external_id).await?;
             Ok(Receipt {
                 erp_key: d.code.clone(),
                 uri: Some(record_uri(&c.view_uri, &keys)),
@@ -1005,18 +971,7 @@ impl QadSink {
                 )?;
                 let body = json!({ (c.collection.clone()): [header] });
                 request = Some(body.clone());
-                match self
-                    .client
-                    .post(
-                        &format!("{}.post", c.collection),
-                        &c.path,
-                        &[("viewUri", c.view_uri.clone())],
-                        &body,
-                        false,
-                        rec,
-                    )
-                    .await
-                {
+                match self.client.create(c, &body, rec).await {
                     Ok((_, w)) => {
                         warnings.extend(to_issues(&w));
                         (number, BTreeSet::new())
@@ -1043,16 +998,14 @@ impl QadSink {
                                 (number, lines)
                             }
                             OrderState::Absent { .. } => {
-                                return Err(Error::Ambiguous {
-                                    ctx: err
-                                        .context()
-                                        .cloned()
-                                        .unwrap_or_else(|| ctx("qad.salesOrderHeaders.post", rec))
-                                        .into(),
-                                    message: format!(
+                                return Err(still_ambiguous(
+                                    &err,
+                                    "qad.salesOrderHeaders.post",
+                                    rec,
+                                    format!(
                                         "{err}; QAD does not show order {number} yet — it will be looked up again before any re-post"
                                     ),
-                                });
+                                ));
                             }
                         }
                     }
@@ -1081,17 +1034,15 @@ impl QadSink {
                         )));
                         present = now;
                     } else {
-                        return Err(Error::Ambiguous {
-                            ctx: err
-                                .context()
-                                .cloned()
-                                .unwrap_or_else(|| ctx("qad.salesOrderLines.commit", rec))
-                                .into(),
-                            message: format!(
+                        return Err(still_ambiguous(
+                            &err,
+                            "qad.salesOrderLines.commit",
+                            rec,
+                            format!(
                                 "{err}; order {number} does not show line {} yet — the next post checks again and adds only missing lines",
                                 line.line
                             ),
-                        });
+                        ));
                     }
                 }
                 Err(err) => return Err(err),
@@ -1201,33 +1152,22 @@ impl QadSink {
         entry: &InvoiceEntry,
         external_id: &str,
     ) -> Result<Option<Receipt>> {
-        Ok(self
-            .find_by_reference(&entry.browse, external_id, external_id)
-            .await?
-            .map(|row| Self::row_receipt(&entry.browse, "voucher", external_id, row)))
+        self.find_receipt(&entry.browse, "voucher", external_id)
+            .await
     }
 
-    async fn post_invoice_body(
+    /// Creates a voucher document (invoice, credit note, journal); its key is the voucher QAD
+    /// assigned, or the external id when the answer has none.
+    async fn post_voucher(
         &self,
-        entry: &InvoiceEntry,
+        c: &ComponentDef,
         record: &ErpDocument,
         external_id: &str,
         payload: Value,
     ) -> Result<Receipt> {
-        let c = &entry.component;
         let body = json!({ (c.collection.clone()): [payload] });
         self.write_checked(record, || async {
-            let (resp, w) = self
-                .client
-                .post(
-                    &format!("{}.post", c.collection),
-                    &c.path,
-                    &[("viewUri", c.view_uri.clone())],
-                    &body,
-                    false,
-                    external_id,
-                )
-                .await?;
+            let (resp, w) = self.client.create(c, &body, external_id).await?;
             let key = records(&resp, &c.collection)
                 .first()
                 .and_then(|r| r.get("voucher"))
@@ -1251,7 +1191,7 @@ impl QadSink {
         if let Some(r) = self.find_invoice(entry, &d.external_id).await? {
             return Ok(Self::already(r));
         }
-        self.post_invoice_body(entry, doc, &d.external_id, payload)
+        self.post_voucher(&entry.component, doc, &d.external_id, payload)
             .await
     }
 
@@ -1276,53 +1216,21 @@ impl QadSink {
             None => None,
         };
         let payload = payloads::credit_note(&self.cfg, entry, d, linked.as_deref())?;
-        self.post_invoice_body(entry, doc, &d.external_id, payload)
+        self.post_voucher(&entry.component, doc, &d.external_id, payload)
             .await
     }
 
     async fn post_journal(&self, d: &JournalDoc, doc: &ErpDocument) -> Result<Receipt> {
         let e = &self.cfg.registry().journal;
         let payload = payloads::journal(&self.cfg, &e.lines_collection, &e.reference_field, d)?;
-        if let Some(row) = self
-            .find_by_reference(&e.browse, &d.external_id, &d.external_id)
+        if let Some(r) = self
+            .find_receipt(&e.browse, "voucher", &d.external_id)
             .await?
         {
-            return Ok(Self::already(Self::row_receipt(
-                &e.browse,
-                "voucher",
-                &d.external_id,
-                row,
-            )));
+            return Ok(Self::already(r));
         }
-        let c = &e.component;
-        let body = json!({ (c.collection.clone()): [payload] });
-        self.write_checked(doc, || async {
-            let (resp, w) = self
-                .client
-                .post(
-                    &format!("{}.post", c.collection),
-                    &c.path,
-                    &[("viewUri", c.view_uri.clone())],
-                    &body,
-                    false,
-                    &d.external_id,
-                )
-                .await?;
-            let key = records(&resp, &c.collection)
-                .first()
-                .and_then(|r| r.get("voucher"))
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .filter(|v| !v.is_empty() && v != "0")
-                .unwrap_or_else(|| d.external_id.clone());
-            Ok(Receipt {
-                erp_key: key,
-                uri: None,
-                warnings: to_issues(&w),
-                request: Some(body.clone()),
-                response: Some(resp),
-            })
-        })
-        .await
+        self.post_voucher(&e.component, doc, &d.external_id, payload)
+            .await
     }
 
     async fn post_adjustment(
@@ -1363,10 +1271,8 @@ impl QadSink {
                 }
             }
         };
-        if let Some(row) = self.find_by_reference(&e.browse, rec, rec).await? {
-            return Ok(Self::already(Self::row_receipt(
-                &e.browse, "number", rec, row,
-            )));
+        if let Some(r) = self.find_receipt(&e.browse, "number", rec).await? {
+            return Ok(Self::already(r));
         }
         let c = &def.component;
         let site = d.site.clone();
@@ -1508,25 +1414,14 @@ impl ErpSink for QadSink {
             }
             ErpDocument::Receivable(d) => self.find_invoice(&reg.receivable, &d.external_id).await,
             ErpDocument::CreditNote(d) => self.find_invoice(&reg.credit_note, &d.external_id).await,
-            ErpDocument::Journal(d) => Ok(self
-                .find_by_reference(&reg.journal.browse, &d.external_id, &d.external_id)
-                .await?
-                .map(|row| Self::row_receipt(&reg.journal.browse, "voucher", &d.external_id, row))),
-            ErpDocument::InventoryAdjustment(d) => Ok(self
-                .find_by_reference(
-                    &reg.inventory_adjustment.browse,
-                    &d.external_id,
-                    &d.external_id,
-                )
-                .await?
-                .map(|row| {
-                    Self::row_receipt(
-                        &reg.inventory_adjustment.browse,
-                        "number",
-                        &d.external_id,
-                        row,
-                    )
-                })),
+            ErpDocument::Journal(d) => {
+                self.find_receipt(&reg.journal.browse, "voucher", &d.external_id)
+                    .await
+            }
+            ErpDocument::InventoryAdjustment(d) => {
+                self.find_receipt(&reg.inventory_adjustment.browse, "number", &d.external_id)
+                    .await
+            }
             ErpDocument::Listing(d) => Err(Error::Unsupported {
                 ctx: ctx("qad.find", &d.external_id).into(),
                 message: "listings are not QAD documents: use the Amazon Listings sink".into(),
