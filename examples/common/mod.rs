@@ -144,3 +144,52 @@ pub fn exit_on_error<T>(r: ml_connector::Result<T>) -> T {
         std::process::exit(1);
     })
 }
+
+/// The QAD sink of `systems`, connected (login and registry validation done).
+pub async fn qad_sink(
+    systems: &Systems,
+) -> ml_connector::Result<std::sync::Arc<ml_connector::qad::QadSink>> {
+    use ml_connector::ErpSink;
+    let sink = ml_connector::qad::QadSink::new(systems.require_qad()?.clone())?;
+    sink.connect().await?;
+    Ok(std::sync::Arc::new(sink))
+}
+
+/// Prints the audit trail of one record, one line per stage.
+pub async fn print_trail(
+    audit: &std::sync::Arc<dyn ml_connector::AuditSink>,
+    record: &ml_connector::model::RecordKey,
+) -> ml_connector::Result<()> {
+    let events = audit
+        .query(&ml_connector::core::AuditQuery {
+            record: Some(record.clone()),
+            ..Default::default()
+        })
+        .await?;
+    println!("Audit trail of {record}:");
+    for e in events {
+        println!(
+            "  {}  {:<13} {}",
+            e.at.format("%H:%M:%S%.3f"),
+            e.stage.as_str(),
+            e.message
+        );
+    }
+    Ok(())
+}
+
+/// The first record a run posted a document for (from the audit trail).
+pub async fn first_posted(
+    audit: &std::sync::Arc<dyn ml_connector::AuditSink>,
+    run: &ml_connector::model::RunId,
+) -> ml_connector::Result<Option<ml_connector::model::RecordKey>> {
+    let events = audit
+        .query(&ml_connector::core::AuditQuery {
+            run: Some(run.clone()),
+            stage: Some(ml_connector::core::AuditStage::Posted),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await?;
+    Ok(events.into_iter().next().map(|e| e.record))
+}

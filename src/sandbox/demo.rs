@@ -229,6 +229,25 @@ impl CrosswalkCheck {
     }
 }
 
+/// The item codes of the QAD item master (every page of the item browse).
+///
+/// # Errors
+/// Transport and auth errors of the browse.
+pub async fn item_master(sink: &QadSink) -> Result<Vec<String>> {
+    sink.items().map_ok(|i| i.code).try_collect().await
+}
+
+/// `ctx` with its crosswalk validated against `items` (an unknown SKU then holds its record
+/// with a message naming the SKU and the crosswalk file).
+///
+/// # Errors
+/// What [`MapContext`]'s builder returns (nothing new: `ctx` was valid).
+pub fn validated(ctx: &MapContext, items: &[String]) -> Result<MapContext> {
+    ctx.to_builder()
+        .skus(ctx.skus().with_item_master(items.iter().cloned()))
+        .build()
+}
+
 #[async_trait]
 impl FlowCheck for CrosswalkCheck {
     fn name(&self) -> &str {
@@ -258,11 +277,7 @@ impl FlowCheck for CrosswalkCheck {
                     "crosswalk entries point to items QAD does not have; their orders will be held"
                 );
             }
-            let ctx = base
-                .to_builder()
-                .skus(base.skus().with_item_master(items.iter().cloned()))
-                .build()?;
-            pipeline.set_map_context(ctx);
+            pipeline.set_map_context(validated(base, &items)?);
         }
         *self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = Some(items.len());
         info!(
@@ -511,8 +526,9 @@ pub async fn ping(systems: &Systems) -> Vec<PingResult> {
         out.push(PingResult {
             system: "adobe",
             check: format!(
-                "GET {}/V1/orders (1 order)",
-                cfg.base_url.as_str().trim_end_matches('/')
+                "GET {} (one order)",
+                cfg.resource_url("V1/orders")
+                    .map_or_else(|_| "V1/orders".to_string(), |u| u.to_string())
             ),
             ok: r.is_ok(),
             detail: match r {
@@ -580,23 +596,33 @@ pub async fn ping(systems: &Systems) -> Vec<PingResult> {
         .await;
         let (ok, detail) = match r {
             Ok((caps, report)) => {
-                let writable: Vec<&str> = caps
-                    .entities
-                    .iter()
-                    .filter(|(_, a)| matches!(a, crate::core::EntityAccess::Available))
-                    .map(|(k, _)| k.as_str())
-                    .collect();
-                let blocked: Vec<String> = report
-                    .map(|r| {
-                        r.settings
-                            .iter()
-                            .map(|(k, s)| format!("{} (fix {s})", k.as_str()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                use crate::core::EntityAccess as A;
+                let settings = report.map(|r| r.settings.clone()).unwrap_or_default();
+                let mut writable = Vec::new();
+                let mut disabled = Vec::new();
+                let mut blocked = Vec::new();
+                for (kind, access) in &caps.entities {
+                    let fix = settings
+                        .get(kind)
+                        .map(|s| format!(", fix {s}"))
+                        .unwrap_or_default();
+                    match access {
+                        A::Available => writable.push(kind.as_str().to_string()),
+                        A::Disabled(_) => disabled.push(kind.as_str().to_string()),
+                        A::Unavailable(why) | A::Forbidden(why) => {
+                            blocked.push(format!("{} ({why}{fix})", kind.as_str()));
+                        }
+                    }
+                }
                 let mut d = format!("validated; writable: {}", writable.join(", "));
+                if !disabled.is_empty() {
+                    d.push_str(&format!(
+                        "; disabled by configuration: {}",
+                        disabled.join(", ")
+                    ));
+                }
                 if !blocked.is_empty() {
-                    d.push_str(&format!("; not writable: {}", blocked.join(", ")));
+                    d.push_str(&format!("; NOT writable: {}", blocked.join("; ")));
                 }
                 (true, d)
             }
