@@ -340,9 +340,12 @@ pub struct VaultSettings {
     pub key_file: Option<PathBuf>,
 }
 
+/// Looks an environment variable up (a closure in tests, `std::env::var` otherwise).
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Where secrets are read from: an environment lookup and, opened on first use, the vault.
 pub struct Secrets {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: EnvLookup,
     vault: Mutex<Option<Vault>>,
 }
 

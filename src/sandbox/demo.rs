@@ -38,6 +38,8 @@ use crate::qad::QadSink;
 use crate::store::{MemoryCheckpointStore, Stores};
 use crate::{ErpSink, SourceSystem};
 
+/// Called with each pass's label before the pass starts.
+pub type PassFn = Arc<dyn Fn(&str) + Send + Sync>;
 /// Quickstart settings.
 #[derive(Clone, Default)]
 pub struct QuickstartOptions {
@@ -48,7 +50,7 @@ pub struct QuickstartOptions {
     /// Run only the first pass.
     pub single_pass: bool,
     /// Called with each pass's label before it starts.
-    pub on_pass: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    pub on_pass: Option<PassFn>,
 }
 
 impl fmt::Debug for QuickstartOptions {
@@ -190,13 +192,15 @@ impl fmt::Display for QuickstartSummary {
     }
 }
 
+/// A pipeline, its mapping context and the (source SKU, QAD item) pairs its crosswalk lists.
+type CrosswalkTarget = (Pipeline, MapContext, Vec<(String, String)>);
 /// A flow check between masters and documents: reads the QAD item master and validates each
 /// channel's SKU crosswalk against it, so that an unknown SKU holds its order with a message
 /// naming the SKU (instead of QAD refusing the order line). Crosswalk entries that point to
 /// items QAD does not have are logged.
 pub struct CrosswalkCheck {
     sink: Arc<QadSink>,
-    targets: Vec<(Pipeline, MapContext, Vec<(String, String)>)>,
+    targets: Vec<CrosswalkTarget>,
     loaded: std::sync::Mutex<Option<usize>>,
 }
 
