@@ -64,10 +64,7 @@ impl ErpDocument {
     /// The reference the ERP copy carries and `find` looks for: the external id, plus `#part`
     /// when one record yields several documents of this kind (a settlement's journal per period).
     pub fn reference(&self) -> String {
-        match self.part() {
-            "" => self.external_id().to_string(),
-            part => format!("{}#{part}", self.external_id()),
-        }
+        part_reference(self.external_id(), self.part())
     }
 
     /// Distinguishes several documents of one kind from one record (e.g. a journal per
@@ -278,6 +275,12 @@ pub struct JournalDoc {
 }
 
 impl JournalDoc {
+    /// The reference written into the ERP and looked up by `find`: the external id, plus
+    /// `#part` when the record yields one journal per period.
+    pub fn reference(&self) -> String {
+        part_reference(&self.external_id, &self.part)
+    }
+
     /// Checks that the journal has lines, that every line is one-sided and non-negative, and
     /// that debits equal credits per currency.
     ///
@@ -353,6 +356,21 @@ pub struct InventoryAdjustmentDoc {
     pub quantity: Decimal,
     /// Why.
     pub reason: String,
+}
+
+impl InventoryAdjustmentDoc {
+    /// The reference written into the ERP and looked up by `find` (external id, plus `#part`).
+    pub fn reference(&self) -> String {
+        part_reference(&self.external_id, &self.part)
+    }
+}
+
+fn part_reference(external_id: &str, part: &str) -> String {
+    if part.is_empty() {
+        external_id.to_string()
+    } else {
+        format!("{external_id}#{part}")
+    }
 }
 
 /// A marketplace listing to create or update (catalog push).

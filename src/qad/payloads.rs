@@ -489,7 +489,7 @@ pub fn journal(
         "dataOperation": "C"
     });
     let o = rec.as_object_mut().expect("object literal");
-    o.insert(reference_field.into(), s(doc.external_id.clone()));
+    o.insert(reference_field.into(), s(doc.reference()));
     o.insert(lines_collection.into(), Value::Array(lines));
     Ok(rec)
 }
@@ -544,7 +544,7 @@ pub fn unplanned_fill(
     for f in ["itemCode", "transactionQuantity", "location", "lotSerial"] {
         detail.insert(f.into(), unplanned_field_value(cfg, doc, f)?);
     }
-    detail.insert(def.reference_field.clone(), s(doc.external_id.clone()));
+    detail.insert(def.reference_field.clone(), s(doc.reference()));
     detail.insert("description".into(), s(doc.reason.clone()));
     Ok(())
 }

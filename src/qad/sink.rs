@@ -1223,13 +1223,11 @@ impl QadSink {
     async fn post_journal(&self, d: &JournalDoc, doc: &ErpDocument) -> Result<Receipt> {
         let e = &self.cfg.registry().journal;
         let payload = payloads::journal(&self.cfg, &e.lines_collection, &e.reference_field, d)?;
-        if let Some(r) = self
-            .find_receipt(&e.browse, "voucher", &d.external_id)
-            .await?
-        {
+        let reference = d.reference();
+        if let Some(r) = self.find_receipt(&e.browse, "voucher", &reference).await? {
             return Ok(Self::already(r));
         }
-        self.post_voucher(&e.component, doc, &d.external_id, payload)
+        self.post_voucher(&e.component, doc, &reference, payload)
             .await
     }
 
@@ -1240,7 +1238,8 @@ impl QadSink {
         report: &ConnectReport,
     ) -> Result<Receipt> {
         let e = &self.cfg.registry().inventory_adjustment;
-        let rec = &d.external_id;
+        let reference = d.reference();
+        let rec = &reference;
         if d.quantity.is_zero() {
             return Err(Error::data(
                 rec,
@@ -1415,11 +1414,11 @@ impl ErpSink for QadSink {
             ErpDocument::Receivable(d) => self.find_invoice(&reg.receivable, &d.external_id).await,
             ErpDocument::CreditNote(d) => self.find_invoice(&reg.credit_note, &d.external_id).await,
             ErpDocument::Journal(d) => {
-                self.find_receipt(&reg.journal.browse, "voucher", &d.external_id)
+                self.find_receipt(&reg.journal.browse, "voucher", &d.reference())
                     .await
             }
             ErpDocument::InventoryAdjustment(d) => {
-                self.find_receipt(&reg.inventory_adjustment.browse, "number", &d.external_id)
+                self.find_receipt(&reg.inventory_adjustment.browse, "number", &d.reference())
                     .await
             }
             ErpDocument::Listing(d) => Err(Error::Unsupported {
