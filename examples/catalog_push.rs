@@ -144,8 +144,8 @@ async fn run(target: &common::Target, preview_only: bool) -> Result<()> {
     // Preview: what would be listed.
     let pages: Vec<Page> = source.changes("items", None).try_collect().await?;
     println!(
-        "\n{:<12} {:<12} {:<10} {:>5}  {}",
-        "item", "seller SKU", "type", "qty", "title"
+        "\n{:<12} {:<12} {:<10} {:>5}  title",
+        "item", "seller SKU", "type", "qty"
     );
     for record in pages.iter().flat_map(|p| &p.records) {
         match DefaultMapper.map(record, &ctx) {

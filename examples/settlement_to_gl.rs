@@ -106,8 +106,8 @@ fn print_journal(j: &ml_connector::model::JournalDoc) {
         j.daybook.as_deref().unwrap_or("(tenant default)")
     );
     println!(
-        "    {:<8} {:<4} {:<6} {:>12} {:>12}  {}",
-        "account", "sub", "cc", "debit", "credit", "description"
+        "    {:<8} {:<4} {:<6} {:>12} {:>12}  description",
+        "account", "sub", "cc", "debit", "credit"
     );
     for l in &j.lines {
         println!(

@@ -38,6 +38,9 @@ use crate::qad::QadSink;
 use crate::store::{MemoryCheckpointStore, Stores};
 use crate::{ErpSink, SourceSystem};
 
+/// Called with a pass's label before it starts.
+pub type PassFn = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Quickstart settings.
 #[derive(Clone, Default)]
 pub struct QuickstartOptions {
@@ -48,7 +51,7 @@ pub struct QuickstartOptions {
     /// Run only the first pass.
     pub single_pass: bool,
     /// Called with each pass's label before it starts.
-    pub on_pass: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    pub on_pass: Option<PassFn>,
 }
 
 impl fmt::Debug for QuickstartOptions {
@@ -196,9 +199,12 @@ impl fmt::Display for QuickstartSummary {
 /// items QAD does not have are logged.
 pub struct CrosswalkCheck {
     sink: Arc<QadSink>,
-    targets: Vec<(Pipeline, MapContext, Vec<(String, String)>)>,
+    targets: Vec<Target>,
     loaded: std::sync::Mutex<Option<usize>>,
 }
+
+/// A pipeline whose crosswalk the check validates: its base context and explicit entries.
+type Target = (Pipeline, MapContext, Vec<(String, String)>);
 
 impl CrosswalkCheck {
     /// A check for `sink`'s item master.
