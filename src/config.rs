@@ -340,12 +340,12 @@ pub struct VaultSettings {
     pub key_file: Option<PathBuf>,
 }
 
-/// Looks an environment variable up (a closure in tests, `std::env::var` otherwise).
-type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+/// A variable lookup (`std::env::var`, or a host's own secret source).
+pub type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Where secrets are read from: an environment lookup and, opened on first use, the vault.
 pub struct Secrets {
-    lookup: EnvLookup,
+    lookup: Lookup,
     vault: Mutex<Option<Vault>>,
 }
 
@@ -1215,7 +1215,13 @@ url = "sqlite://state/ml.db"
         assert_eq!(sys.store_url, "sqlite:///etc/mlc/state/ml.db");
         assert_eq!(sys.amazon.as_ref().unwrap().seller_id, "A1SELLER");
 
-        let partial = env(&[("QAD_CLIENT", "cid"), ("QAD_USER", "svc")]);
+        let partial = env(&[
+            ("QAD_CLIENT", "cid"),
+            ("QAD_USER", "svc"),
+            ("LWA_ID", "amzn1.application-oa2-client.x"),
+            ("LWA_SECRET", "s"),
+            ("LWA_REFRESH", "Atzr|r"),
+        ]);
         let e = cfg.resolve_with(&partial).unwrap_err().to_string();
         assert!(
             e.contains("qad.credentials.env.password") && e.contains("QAD_PASSWORD"),
@@ -1278,6 +1284,80 @@ credentials = { vault = "qad/acme" }
                 "{e}"
             );
         }
+    }
+
+    #[cfg(all(feature = "qad", feature = "amazon", feature = "adobe"))]
+    #[test]
+    fn the_sample_configuration_resolves() {
+        let text = include_str!("../examples/connector.example.toml");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let cfg = ConnectorConfig::from_toml_str("connector.example.toml", text, dir).unwrap();
+        let store = std::sync::Arc::new(crate::vault::MemoryStore::new());
+        let vault = || Vault::new(MasterKey::from_bytes([9; 32]), store.clone());
+        vault()
+            .put(
+                "adobe/shop",
+                &CredentialSet::new()
+                    .with("consumer_key", "ck")
+                    .with("consumer_secret", "cs")
+                    .with("access_token", "at")
+                    .with("access_token_secret", "ats"),
+            )
+            .unwrap();
+        vault()
+            .put(
+                "qad/acme",
+                &CredentialSet::new()
+                    .with("client_id", "cid")
+                    .with("username", "svc")
+                    .with("password", "pw"),
+            )
+            .unwrap();
+        let secrets = env(&[
+            ("AMAZON_LWA_CLIENT_ID", "amzn1.application-oa2-client.x"),
+            ("AMAZON_LWA_CLIENT_SECRET", "s"),
+            ("AMAZON_REFRESH_TOKEN", "Atzr|x"),
+        ])
+        .with_vault(vault());
+        let sys = cfg.resolve_with(&secrets).unwrap();
+        let adobe = sys.adobe.as_ref().unwrap();
+        assert_eq!(adobe.base_url.as_str(), "https://shop.example.com/");
+        assert_eq!(adobe.store_code, "default");
+        let qad = sys.qad.as_ref().unwrap();
+        assert_eq!(qad.defaults().sales_order.number_prefix, "W");
+        assert_eq!(qad.workspace_id(), Some("10USA_10USACO"));
+        assert_eq!(
+            sys.amazon.as_ref().unwrap().marketplace_ids,
+            ["ATVPDKIKX0DER"]
+        );
+        assert!(
+            sys.store_url.ends_with("/examples/ml-connector.db"),
+            "{}",
+            sys.store_url
+        );
+        // The mapping tables were read and parse.
+        let cw = sys.reference.crosswalk(Channel::Amazon).unwrap();
+        assert_eq!(cw.resolve(&"r", "NX-HD-1200").unwrap(), "HD01-M");
+        assert!(sys.reference.context(Channel::Adobe).is_ok());
+        let dbg = format!("{sys:?}");
+        for secret in ["\"pw\"", "\"cs\"", "Atzr|x"] {
+            assert!(!dbg.contains(secret), "{secret} in {dbg}");
+        }
+    }
+
+    #[test]
+    fn a_missing_mapping_file_names_the_setting() {
+        let cfg = ConnectorConfig::from_toml_str(
+            "c.toml",
+            "[mapping]\nskus = \"nowhere/skus.csv\"\n",
+            "/nonexistent",
+        )
+        .unwrap();
+        let e = cfg.reference_data().unwrap_err().to_string();
+        assert!(
+            e.contains("mapping.skus") && e.contains("nowhere/skus.csv"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -38,8 +38,9 @@ use crate::qad::QadSink;
 use crate::store::{MemoryCheckpointStore, Stores};
 use crate::{ErpSink, SourceSystem};
 
-/// Called with each pass's label before the pass starts.
+/// Called with a pass's label before it starts.
 pub type PassFn = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Quickstart settings.
 #[derive(Clone, Default)]
 pub struct QuickstartOptions {
@@ -192,17 +193,18 @@ impl fmt::Display for QuickstartSummary {
     }
 }
 
-/// A pipeline, its mapping context and the (source SKU, QAD item) pairs its crosswalk lists.
-type CrosswalkTarget = (Pipeline, MapContext, Vec<(String, String)>);
 /// A flow check between masters and documents: reads the QAD item master and validates each
 /// channel's SKU crosswalk against it, so that an unknown SKU holds its order with a message
 /// naming the SKU (instead of QAD refusing the order line). Crosswalk entries that point to
 /// items QAD does not have are logged.
 pub struct CrosswalkCheck {
     sink: Arc<QadSink>,
-    targets: Vec<CrosswalkTarget>,
+    targets: Vec<Target>,
     loaded: std::sync::Mutex<Option<usize>>,
 }
+
+/// A pipeline whose crosswalk the check validates: its base context and explicit entries.
+type Target = (Pipeline, MapContext, Vec<(String, String)>);
 
 impl CrosswalkCheck {
     /// A check for `sink`'s item master.
