@@ -23,7 +23,7 @@ fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-/// Every JSON sample of the shared fixture folder (../shared/fixtures/adobe), copied here.
+/// Every JSON sample of the published Adobe fixtures, copied into tests/fixtures/adobe (provenance in its README).
 const SAMPLES: [&str; 18] = [
     "columns-admin-2.4.8.json",
     "company-get-v1-company-2.json",
